@@ -1,0 +1,42 @@
+# make demo / make test work on a fresh machine: both create the virtual environment first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU build of torch that lies on this kind of machine. GPU users: make install TORCH_SPEC=torch
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-slow lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: install
+	WANDB_SILENT=true $(BIN)/lightning-nlp fit --config configs/lm/embedded_lstm.yaml
+	$(BIN)/lightning-nlp generate --ckpt_path runs/embedded_lstm/checkpoints/last.ckpt \
+		--prompt "The food was" --max_tokens 40 --top_k 20 --num_samples 3 --seed 0
+	$(BIN)/lightning-nlp generate --ckpt_path runs/embedded_lstm/checkpoints/last.ckpt \
+		--prompt "The food was" --max_tokens 40 --beam_size 5
+
+test: install
+	$(BIN)/pytest -q
+
+test-slow: install
+	$(BIN)/pytest -q --runslow -m slow
+
+lint: install
+	$(BIN)/ruff check lightning_nlp tests benchmarks
+	$(BIN)/ruff format --check lightning_nlp tests benchmarks
+
+bench: install
+	$(BIN)/python benchmarks/lm_throughput.py
+	$(BIN)/python benchmarks/tokenize_throughput.py
+
+clean:
+	rm -rf runs wandb lightning_logs .pytest_cache

@@ -1,0 +1,42 @@
+"""`lightning-nlp`: LightningCLI subcommands fit/validate/test/predict, plus `generate`."""
+
+from __future__ import annotations
+
+import sys
+
+from pytorch_lightning.cli import LightningCLI
+
+from lightning_nlp.loggers import default_logger_config
+
+
+class LightningNLPCLI(LightningCLI):
+    """Wires data-derived sizes into the model and sets the project's trainer defaults."""
+
+    def add_arguments_to_parser(self, parser) -> None:  # noqa: ANN001 (jsonargparse parser)
+        parser.link_arguments("data.vocab_size", "model.init_args.vocab_size", apply_on="instantiate")
+
+
+def run_cli(args: list[str] | None = None, run: bool = True) -> LightningNLPCLI:
+    """Builds the CLI from `args` (default: the command line)."""
+    return LightningNLPCLI(
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        trainer_defaults={"logger": default_logger_config()},
+        save_config_kwargs={"overwrite": True},
+        args=args,
+        run=run,
+    )
+
+
+def main(args: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if args is None else args
+    if argv and argv[0] == "generate":
+        from lightning_nlp.generate import generate_cli
+
+        generate_cli(argv[1:])
+        return
+    run_cli(argv)
+
+
+if __name__ == "__main__":
+    main()

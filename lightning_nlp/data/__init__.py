@@ -1,0 +1,1 @@
+"""Text pipeline and LightningDataModules, one per corpus."""

@@ -1,0 +1,63 @@
+"""The embedded default corpus: synthetic reviews written to text files on first use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lightning_nlp.data.corpus_cache import default_cache_dir
+from lightning_nlp.data.io import atomic_write_text
+from lightning_nlp.data.lm_datamodule import SPLITS, TextFilesLMDataModule
+from lightning_nlp.data.synthetic_reviews import generate_reviews
+from lightning_nlp.data.tokenize import TokenizerName
+
+SPLIT_FRACTIONS = {"train": 0.8, "valid": 0.1, "test": 0.1}
+
+
+def write_embedded_corpus(folder: str | Path, num_docs: int = 6000, seed: int = 0) -> Path:
+    """Writes `{split}.txt` (one review a line) and `{split}.labels` (its label) into `folder`.
+
+    Files already there are kept: the generator is deterministic, so they are the same.
+    """
+    folder = Path(folder)
+    if all((folder / f"{split}.labels").is_file() for split in SPLITS):
+        return folder
+    reviews = list(generate_reviews(num_docs, seed))
+    start = 0
+    for split in SPLITS:
+        end = start + round(SPLIT_FRACTIONS[split] * num_docs) if split != "test" else num_docs
+        part = reviews[start:end]
+        atomic_write_text(folder / f"{split}.txt", "".join(r.text + "\n" for r in part))
+        atomic_write_text(folder / f"{split}.labels", "".join(r.label + "\n" for r in part))
+        start = end
+    return folder
+
+
+class EmbeddedLMDataModule(TextFilesLMDataModule):
+    """Language modelling on the embedded synthetic reviews; needs no download.
+
+    Args:
+        data_dir: where the generated files go (default: a folder in the cache directory).
+        num_docs: number of reviews, about 50 tokens each.
+        corpus_seed: seed of the review generator.
+        **kwargs: as for `TextFilesLMDataModule`.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | None = None,
+        num_docs: int = 6000,
+        corpus_seed: int = 0,
+        tokenizer: TokenizerName = "nltk",
+        **kwargs: Any,
+    ) -> None:
+        if data_dir is None:
+            cache = kwargs.get("cache_dir") or default_cache_dir()
+            data_dir = str(Path(cache) / f"embedded-n{num_docs}-s{corpus_seed}")
+        super().__init__(data_dir, tokenizer=tokenizer, **kwargs)
+        self.num_docs = num_docs
+        self.corpus_seed = corpus_seed
+
+    def split_files(self) -> dict[str, Path]:
+        write_embedded_corpus(self.data_dir, self.num_docs, self.corpus_seed)
+        return super().split_files()

@@ -1,0 +1,62 @@
+"""Reading corpus files with clear errors, checksums and atomic writes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+
+class CorpusError(ValueError):
+    """A corpus file is missing, empty or malformed; the message names the file (and line)."""
+
+
+def read_lines(path: str | Path, encoding: str = "utf-8") -> list[str]:
+    """Lines of a text file without their line endings.
+
+    Raises CorpusError naming the file when it is missing or empty, and the file and line
+    when it cannot be decoded with `encoding`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusError(f"{path}: file not found")
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise CorpusError(f"{path}: file is empty")
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise CorpusError(
+            f"{path}:{line}: not valid {encoding} (byte {raw[error.start]:#04x}); "
+            "pass the file's encoding, e.g. encoding='iso-8859-1'"
+        ) from None
+    return text.splitlines()
+
+
+def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Writes `data` to a temporary file beside `path`, then renames it over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))

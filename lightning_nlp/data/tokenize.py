@@ -1,0 +1,178 @@
+"""Tokenisers (str -> list[str]) and a parallel, progress-reporting corpus tokeniser.
+
+Each tokeniser is a small picklable class so that worker processes can use it.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from collections.abc import Callable, Sequence
+from multiprocessing import get_context
+from typing import Literal
+
+from tqdm.auto import tqdm
+
+TokenizerName = Literal["whitespace", "sst", "nltk", "ulmfit"]
+
+# Marker tokens of the ULMFiT rules (Howard & Ruder 2018, fastai's text.transform).
+BOS = "<bos>"
+UNK = "<unk>"
+TK_MAJ, TK_UP, TK_REP, TK_WREP = "xxmaj", "xxup", "xxrep", "xxwrep"
+
+
+class WhitespaceTokenizer:
+    """Splits on runs of whitespace; for pre-tokenised corpora such as WikiText and PTB."""
+
+    name = "whitespace"
+
+    def __call__(self, text: str) -> list[str]:
+        return text.split()
+
+
+class SSTTokenizer:
+    """Lowercases and keeps letters, digits and ( ) , ! ? ' `; splits clitics and punctuation.
+
+    These are the cleaning rules used with the SST and MR sentence data (Kim 2014).
+    """
+
+    name = "sst"
+    _drop = re.compile(r"[^a-z0-9(),!?'`]")
+    _clitics = re.compile(r"('s|'ve|n't|'re|'d|'ll)\b")
+    _punct = re.compile(r"([(),!?])")
+
+    def __call__(self, text: str) -> list[str]:
+        text = self._drop.sub(" ", text.lower())
+        text = self._clitics.sub(r" \1", text)
+        return self._punct.sub(r" \1 ", text).split()
+
+
+class NLTKTokenizer:
+    """NLTK's Treebank-style word tokeniser, after a regex sentence split (no punkt download)."""
+
+    name = "nltk"
+    _sentence_end = re.compile(r"(?<=[.!?])\s+(?=[\"'A-Z0-9])")
+
+    def __init__(self) -> None:
+        from nltk.tokenize import NLTKWordTokenizer
+
+        self._word_tokenizer = NLTKWordTokenizer()
+
+    def __call__(self, text: str) -> list[str]:
+        return [
+            token
+            for sentence in self._sentence_end.split(text)
+            for token in self._word_tokenizer.tokenize(sentence)
+        ]
+
+
+class ULMFiTTokenizer:
+    """ULMFiT's rules: HTML fix-up, repetition and capitalisation markers, lower-cased words.
+
+    A text becomes `<bos>` followed by its tokens; `xxmaj w` marks a capitalised word,
+    `xxup w` an all-caps word, `xxrep n c` a character repeated n >= 4 times and
+    `xxwrep n w` a word repeated n >= 3 times.
+    """
+
+    name = "ulmfit"
+    _html_fixes = (
+        ("<br />", "\n"),
+        ("<br/>", "\n"),
+        ("<br>", "\n"),
+        ("\\n", "\n"),
+        ("\\\"", '"'),
+        (" @-@ ", "-"),
+        (" @,@ ", ","),
+        (" @.@ ", "."),
+    )
+    _spaces = re.compile(r"\s+")
+    _slash_hash = re.compile(r"([/#\\])")
+    _char_repeat = re.compile(r"(\S)(\1{3,})")
+    _clitic_nt = re.compile(r"(\w)(n't)\b", re.IGNORECASE)
+    _clitic = re.compile(r"(\w)('s|'re|'ve|'d|'ll|'m)\b", re.IGNORECASE)
+    _token = re.compile(r"<unk>|n't|N'T|'\w+|\w+(?:[-.']\w+)*|[^\w\s]")
+
+    def __call__(self, text: str) -> list[str]:
+        for old, new in self._html_fixes:
+            text = text.replace(old, new)
+        text = html.unescape(text)
+        text = self._slash_hash.sub(r" \1 ", text)
+        text = self._char_repeat.sub(lambda m: f" {TK_REP} {len(m.group(0))} {m.group(1)} ", text)
+        text = self._clitic_nt.sub(r"\1 \2", text)
+        text = self._clitic.sub(r"\1 \2", text)
+        tokens = [BOS]
+        for word in self._repeat_words(self._token.findall(text)):
+            if word == UNK:
+                tokens.append(word)
+            elif len(word) > 1 and word.isupper():
+                tokens += [TK_UP, word.lower()]
+            elif word[0].isupper():
+                tokens += [TK_MAJ, word.lower()]
+            else:
+                tokens.append(word.lower())
+        return tokens
+
+    @staticmethod
+    def _repeat_words(words: list[str]) -> list[str]:
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            j = i + 1
+            while j < len(words) and words[j] == words[i]:
+                j += 1
+            out += [TK_WREP, str(j - i), words[i]] if j - i >= 3 else words[i:j]
+            i = j
+        return out
+
+
+_TOKENIZERS: dict[str, Callable[[], Callable[[str], list[str]]]] = {
+    "whitespace": WhitespaceTokenizer,
+    "sst": SSTTokenizer,
+    "nltk": NLTKTokenizer,
+    "ulmfit": ULMFiTTokenizer,
+}
+
+
+def get_tokenizer(name: TokenizerName) -> Callable[[str], list[str]]:
+    """The tokeniser registered under `name`."""
+    if name not in _TOKENIZERS:
+        raise ValueError(f"unknown tokenizer {name!r}; choose one of {sorted(_TOKENIZERS)}")
+    return _TOKENIZERS[name]()
+
+
+def tokenize_corpus(
+    texts: Sequence[str],
+    tokenizer: Callable[[str], list[str]],
+    workers: int | None = None,
+    desc: str = "tokenizing",
+    progress: bool = True,
+) -> list[list[str]]:
+    """Tokenises `texts` in order, on all cores for large inputs, with a progress bar."""
+    workers = workers or os.cpu_count() or 1
+    bar = tqdm(total=len(texts), desc=desc, unit="doc", disable=not progress, mininterval=0.5)
+    if workers == 1 or len(texts) < 5000:
+        result = []
+        for text in texts:
+            result.append(tokenizer(text))
+            bar.update()
+    else:
+        chunk = 256
+        chunks = [texts[i : i + chunk] for i in range(0, len(texts), chunk)]
+        result = []
+        with get_context("fork").Pool(workers) as pool:
+            for tokens in pool.imap(_TokenizeChunk(tokenizer), chunks):
+                result += tokens
+                bar.update(len(tokens))
+    bar.close()
+    return result
+
+
+class _TokenizeChunk:
+    """Picklable worker: tokenises a list of texts."""
+
+    def __init__(self, tokenizer: Callable[[str], list[str]]) -> None:
+        self.tokenizer = tokenizer
+
+    def __call__(self, texts: Sequence[str]) -> list[list[str]]:
+        return [self.tokenizer(text) for text in texts]

@@ -1,0 +1,83 @@
+"""`lightning-nlp generate`: sample or beam-search text from a language-model checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from jsonargparse import CLI
+
+from lightning_nlp.data.io import CorpusError
+from lightning_nlp.data.tokenize import get_tokenizer
+from lightning_nlp.data.vocab import EOS, Vocab
+from lightning_nlp.nn.generation import beam_search, sample
+from lightning_nlp.tasks.language_model import LanguageModelTask
+
+
+def load_language_model(ckpt_path: str | Path) -> tuple[LanguageModelTask, Vocab, dict[str, Any]]:
+    """Task, vocabulary and data settings from a checkpoint written by `lightning-nlp fit`."""
+    path = Path(ckpt_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: checkpoint not found")
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    data_state = next(
+        (v for v in checkpoint.values() if isinstance(v, dict) and "vocab" in v and "tokenizer" in v),
+        None,
+    )
+    if data_state is None:
+        raise CorpusError(f"{path}: holds no vocabulary; was it written by a language-model fit?")
+    task = LanguageModelTask.load_from_checkpoint(path, map_location="cpu", weights_only=True)
+    vocab = Vocab(data_state["vocab"])
+    if task.hparams.vocab_size != len(vocab):
+        raise CorpusError(f"{path}: model has {task.hparams.vocab_size} tokens, vocab {len(vocab)}")
+    return task.eval(), vocab, data_state
+
+
+def generate(
+    ckpt_path: str,
+    prompt: str = "",
+    max_tokens: int = 50,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    beam_size: int = 1,
+    length_penalty: float = 1.0,
+    num_samples: int = 1,
+    seed: int = 0,
+) -> list[str]:
+    """Continues `prompt` with text from the model at `ckpt_path`.
+
+    Args:
+        ckpt_path: a checkpoint of `LanguageModelTask`.
+        prompt: text to continue; empty starts at a document boundary.
+        max_tokens: most tokens to add; generation also stops at `<eos>`.
+        temperature: softmax temperature for sampling; 0 decodes greedily.
+        top_k: sample only among the k most likely tokens.
+        beam_size: above 1, runs beam search instead of sampling.
+        length_penalty: beam score is log p / length ** length_penalty.
+        num_samples: how many continuations to sample.
+        seed: sampling seed; the same seed gives the same text.
+    """
+    task, vocab, data_state = load_language_model(ckpt_path)
+    tokens = get_tokenizer(data_state["tokenizer"])(prompt) if prompt.strip() else []
+    ids = vocab.encode(tokens) if tokens else [vocab.eos_id]
+    if data_state.get("backwards"):
+        ids = ids[::-1]
+    prompt_ids = torch.tensor(ids)
+    generator = torch.Generator().manual_seed(seed)
+    texts = []
+    for _ in range(num_samples if beam_size == 1 else 1):
+        if beam_size > 1:
+            new = beam_search(task.model, prompt_ids, max_tokens, beam_size, length_penalty, vocab.eos_id)
+        else:
+            new = sample(task.model, prompt_ids, max_tokens, temperature, top_k, vocab.eos_id, generator)
+        words = [w for w in vocab.decode(new) if w != EOS]
+        in_reading_order = words[::-1] + tokens if data_state.get("backwards") else tokens + words
+        texts.append(" ".join(in_reading_order))
+    return texts
+
+
+def generate_cli(args: list[str]) -> None:
+    """Prints each generated text on its own line."""
+    for text in CLI(generate, args=args, as_positional=False):
+        print(text)  # noqa: T201  (the command's output)

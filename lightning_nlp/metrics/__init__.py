@@ -1,0 +1,1 @@
+"""torchmetrics metrics the tasks share."""

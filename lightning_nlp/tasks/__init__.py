@@ -1,0 +1,1 @@
+"""LightningModules: losses, metrics, logging and optimisation around `lightning_nlp.nn` models."""
