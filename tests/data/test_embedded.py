@@ -1,0 +1,36 @@
+from collections import Counter
+
+from lightning_nlp.data.embedded import EmbeddedLMDataModule, write_embedded_corpus
+from lightning_nlp.data.synthetic_reviews import generate_reviews
+
+
+def test_generator_is_deterministic_and_balanced():
+    first = list(generate_reviews(400, seed=5))
+    assert first == list(generate_reviews(400, seed=5))
+    assert first != list(generate_reviews(400, seed=6))
+    counts = Counter(r.label for r in first)
+    assert 150 < counts["positive"] < 250
+    assert len({r.domain for r in first}) == 5
+
+
+def test_label_is_not_given_by_the_first_or_last_sentence():
+    reviews = list(generate_reviews(2000, seed=0))
+    positive_words = ("good", "great", "excellent", "wonderful", "superb", "lovely", "brilliant")
+
+    def agreement(pick):
+        hits = [any(w in pick(r.text.split(". ")) for w in positive_words) == (r.label == "positive")
+                for r in reviews]
+        return sum(hits) / len(hits)
+
+    assert agreement(lambda s: s[0]) < 0.75
+    assert agreement(lambda s: s[-1]) < 0.75
+
+
+def test_files_and_datamodule(tmp_path):
+    folder = write_embedded_corpus(tmp_path / "emb", num_docs=200, seed=0)
+    lines = (folder / "train.txt").read_text().splitlines()
+    labels = (folder / "train.labels").read_text().splitlines()
+    assert len(lines) == len(labels) == 160
+    dm = EmbeddedLMDataModule(num_docs=200, cache_dir=str(tmp_path / "cache"), batch_size=4, bptt=10)
+    assert dm.vocab_size > 100
+    assert sum(len(ids) for ids in dm.corpus.streams.values()) > 200 * 20

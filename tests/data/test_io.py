@@ -1,0 +1,29 @@
+import pytest
+
+from lightning_nlp.data.io import CorpusError, atomic_write_text, read_lines
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(CorpusError, match="nothere.txt: file not found"):
+        read_lines(tmp_path / "nothere.txt")
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "empty.txt").write_text("  \n")
+    with pytest.raises(CorpusError, match="empty.txt: file is empty"):
+        read_lines(tmp_path / "empty.txt")
+
+
+def test_not_utf8_names_file_and_line(tmp_path):
+    (tmp_path / "latin.txt").write_bytes("first\nsecond\ncaf\xe9 au lait\n".encode("latin-1"))
+    with pytest.raises(CorpusError, match=r"latin.txt:3: not valid utf-8"):
+        read_lines(tmp_path / "latin.txt")
+    assert read_lines(tmp_path / "latin.txt", encoding="iso-8859-1")[2] == "café au lait"
+
+
+def test_atomic_write_replaces_and_leaves_no_temporaries(tmp_path):
+    target = tmp_path / "out.txt"
+    atomic_write_text(target, "one")
+    atomic_write_text(target, "two")
+    assert target.read_text() == "two"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]

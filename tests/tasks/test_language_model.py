@@ -1,0 +1,83 @@
+import math
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import Callback
+
+from lightning_nlp.data.lm_datamodule import TextFilesLMDataModule
+from lightning_nlp.metrics.perplexity import Perplexity
+from lightning_nlp.tasks.language_model import LanguageModelTask
+
+
+def _task(**kw):
+    return LanguageModelTask(vocab_size=20, embed_dim=8, hidden_dim=8, num_layers=1, dropout=0.0, **kw)
+
+
+def test_hidden_state_carried_detached_and_reset():
+    task = _task()
+    batch = (torch.randint(0, 20, (3, 5)), torch.randint(0, 20, (3, 5)))
+    loss = task.training_step(batch, 0)
+    carried = task._hidden["train"]
+    assert carried is not None and not carried[0].requires_grad
+    loss.backward()  # the graph ends at the window
+    _, expected = task.model(batch[0])
+    assert torch.allclose(carried[0], expected[0].detach())
+    task.training_step(batch, 1)
+    assert not torch.equal(task._hidden["train"][0], carried[0])  # started from the carried state
+    assert task._hidden["val"] is None
+    task.on_train_epoch_start()
+    assert task._hidden["train"] is None
+
+
+def test_perplexity_is_token_weighted():
+    metric = Perplexity()
+    metric.update(torch.tensor(1.0), 10)
+    metric.update(torch.tensor(4.0), 30)
+    assert math.isclose(float(metric.compute()), math.exp((10 * 1 + 30 * 4) / 40), rel_tol=1e-6)
+
+
+def test_overfits_one_batch():
+    torch.manual_seed(0)
+    task = _task(optimizer=lambda p: torch.optim.Adam(p, lr=0.05))
+    optimizer = task.configure_optimizers()
+    batch = (torch.randint(0, 20, (2, 8)), torch.randint(0, 20, (2, 8)))
+    first = None
+    for _ in range(100):
+        task.on_train_epoch_start()
+        loss = task.training_step(batch, 0)
+        first = first if first is not None else loss.item()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert float(loss) < 0.2 * first
+
+
+class _Losses(Callback):
+    def __init__(self):
+        self.losses = []
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        self.losses.append(float(outputs["loss"]))
+
+
+def _fit(corpus, cache, seed):
+    pl.seed_everything(seed)
+    dm = TextFilesLMDataModule(str(corpus), batch_size=4, eval_batch_size=2, bptt=6,
+                               variable_bptt=True, cache_dir=str(cache))
+    task = LanguageModelTask(dm.vocab_size, embed_dim=16, hidden_dim=16, num_layers=2, dropout=0.2)
+    losses = _Losses()
+    trainer = pl.Trainer(max_epochs=2, accelerator="cpu", logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, callbacks=[losses], gradient_clip_val=0.25,
+                         deterministic=True)
+    trainer.fit(task, dm)
+    result = trainer.test(task, dm, verbose=False)[0]
+    return losses.losses, result
+
+
+def test_same_seed_same_losses_and_test_ppl_is_reported(tiny_corpus, tmp_path):
+    losses_a, result_a = _fit(tiny_corpus, tmp_path / "cache", seed=3)
+    losses_b, result_b = _fit(tiny_corpus, tmp_path / "cache", seed=3)
+    assert losses_a == losses_b and len(losses_a) > 10
+    assert result_a == result_b
+    assert math.isclose(result_a["test/ppl"], math.exp(result_a["test/loss"]), rel_tol=0.05)
+    assert result_a["test/ppl"] < 21  # better than uniform over the 21-entry vocabulary
