@@ -13,7 +13,9 @@ class LightningNLPCLI(LightningCLI):
     """Wires data-derived sizes into the model and sets the project's trainer defaults."""
 
     def add_arguments_to_parser(self, parser) -> None:  # noqa: ANN001 (jsonargparse parser)
-        parser.link_arguments("data.vocab_size", "model.init_args.vocab_size", apply_on="instantiate")
+        parser.link_arguments(
+            "data.vocab_size", "model.init_args.vocab_size", apply_on="instantiate"
+        )
 
 
 def run_cli(args: list[str] | None = None, run: bool = True) -> LightningNLPCLI:

@@ -9,7 +9,7 @@ import torch
 from jsonargparse import CLI
 
 from lightning_nlp.data.io import CorpusError
-from lightning_nlp.data.tokenize import get_tokenizer
+from lightning_nlp.data.tokenize import TokenizerName, get_tokenizer
 from lightning_nlp.data.vocab import EOS, Vocab
 from lightning_nlp.nn.generation import beam_search, sample
 from lightning_nlp.tasks.language_model import LanguageModelTask
@@ -22,7 +22,11 @@ def load_language_model(ckpt_path: str | Path) -> tuple[LanguageModelTask, Vocab
         raise FileNotFoundError(f"{path}: checkpoint not found")
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     data_state = next(
-        (v for v in checkpoint.values() if isinstance(v, dict) and "vocab" in v and "tokenizer" in v),
+        (
+            v
+            for v in checkpoint.values()
+            if isinstance(v, dict) and "vocab" in v and "tokenizer" in v
+        ),
         None,
     )
     if data_state is None:
@@ -32,6 +36,38 @@ def load_language_model(ckpt_path: str | Path) -> tuple[LanguageModelTask, Vocab
     if task.hparams.vocab_size != len(vocab):
         raise CorpusError(f"{path}: model has {task.hparams.vocab_size} tokens, vocab {len(vocab)}")
     return task.eval(), vocab, data_state
+
+
+def generate_text(
+    model: torch.nn.Module,
+    vocab: Vocab,
+    tokenizer: TokenizerName,
+    prompt: str = "",
+    max_tokens: int = 50,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    beam_size: int = 1,
+    length_penalty: float = 1.0,
+    num_samples: int = 1,
+    seed: int = 0,
+    backwards: bool = False,
+) -> list[str]:
+    """Continues `prompt` with `model` (in eval mode); see `generate` for the arguments."""
+    tokens = get_tokenizer(tokenizer)(prompt) if prompt.strip() else []
+    ids = vocab.encode(tokens) if tokens else [vocab.eos_id]
+    prompt_ids = torch.tensor(ids[::-1] if backwards else ids)
+    generator = torch.Generator().manual_seed(seed)
+    texts = []
+    for _ in range(num_samples if beam_size == 1 else 1):
+        if beam_size > 1:
+            new = beam_search(
+                model, prompt_ids, max_tokens, beam_size, length_penalty, vocab.eos_id
+            )
+        else:
+            new = sample(model, prompt_ids, max_tokens, temperature, top_k, vocab.eos_id, generator)
+        words = [w for w in vocab.decode(new) if w != EOS]
+        texts.append(" ".join(words[::-1] + tokens if backwards else tokens + words))
+    return texts
 
 
 def generate(
@@ -59,22 +95,20 @@ def generate(
         seed: sampling seed; the same seed gives the same text.
     """
     task, vocab, data_state = load_language_model(ckpt_path)
-    tokens = get_tokenizer(data_state["tokenizer"])(prompt) if prompt.strip() else []
-    ids = vocab.encode(tokens) if tokens else [vocab.eos_id]
-    if data_state.get("backwards"):
-        ids = ids[::-1]
-    prompt_ids = torch.tensor(ids)
-    generator = torch.Generator().manual_seed(seed)
-    texts = []
-    for _ in range(num_samples if beam_size == 1 else 1):
-        if beam_size > 1:
-            new = beam_search(task.model, prompt_ids, max_tokens, beam_size, length_penalty, vocab.eos_id)
-        else:
-            new = sample(task.model, prompt_ids, max_tokens, temperature, top_k, vocab.eos_id, generator)
-        words = [w for w in vocab.decode(new) if w != EOS]
-        in_reading_order = words[::-1] + tokens if data_state.get("backwards") else tokens + words
-        texts.append(" ".join(in_reading_order))
-    return texts
+    return generate_text(
+        task.model,
+        vocab,
+        data_state["tokenizer"],
+        prompt,
+        max_tokens,
+        temperature,
+        top_k,
+        beam_size,
+        length_penalty,
+        num_samples,
+        seed,
+        bool(data_state.get("backwards")),
+    )
 
 
 def generate_cli(args: list[str]) -> None:

@@ -18,19 +18,42 @@ def _tiny_args(corpus: Path, tmp_path: Path, epochs: int = 2, wandb: bool = True
     if wandb:
         logger = ["--trainer.logger.init_args.save_dir", str(tmp_path / "run")]
     else:
-        logger = ["--trainer.logger", "pytorch_lightning.loggers.CSVLogger",
-                  "--trainer.logger.init_args.save_dir", str(tmp_path / "csv")]
+        logger = [
+            "--trainer.logger",
+            "pytorch_lightning.loggers.CSVLogger",
+            "--trainer.logger.init_args.save_dir",
+            str(tmp_path / "csv"),
+        ]
     return [
-        "--config", str(ROOT / "configs/lm/embedded_lstm.yaml"),
-        "--data", "lightning_nlp.data.lm_datamodule.TextFilesLMDataModule",
-        "--data.data_dir", str(corpus), "--data.cache_dir", str(tmp_path / "cache"),
-        "--data.tokenizer", "whitespace", "--data.batch_size", "4", "--data.eval_batch_size", "2",
-        "--data.bptt", "8",
-        "--model.embed_dim", "16", "--model.hidden_dim", "16",
-        "--trainer.max_epochs", str(epochs), "--trainer.default_root_dir", str(tmp_path / "run"),
-        "--trainer.callbacks.dirpath", str(tmp_path / "ckpt"),
+        "--config",
+        str(ROOT / "configs/lm/embedded_lstm.yaml"),
+        "--data",
+        "lightning_nlp.data.lm_datamodule.TextFilesLMDataModule",
+        "--data.data_dir",
+        str(corpus),
+        "--data.cache_dir",
+        str(tmp_path / "cache"),
+        "--data.tokenizer",
+        "whitespace",
+        "--data.batch_size",
+        "4",
+        "--data.eval_batch_size",
+        "2",
+        "--data.bptt",
+        "8",
+        "--model.embed_dim",
+        "16",
+        "--model.hidden_dim",
+        "16",
+        "--trainer.max_epochs",
+        str(epochs),
+        "--trainer.default_root_dir",
+        str(tmp_path / "run"),
+        "--trainer.callbacks.dirpath",
+        str(tmp_path / "ckpt"),
         *logger,
-        "--trainer.enable_progress_bar", "false",
+        "--trainer.enable_progress_bar",
+        "false",
     ]
 
 
@@ -42,18 +65,37 @@ def _plain_argv(monkeypatch):
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: str(p.relative_to(ROOT / "configs")))
 def test_every_config_parses(config, tiny_corpus, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    cli = run_cli(["--config", str(config), "--data.data_dir", str(tiny_corpus),
-                   "--data.train_file", "train.txt", "--data.val_file", "valid.txt",
-                   "--data.test_file", "test.txt", "--data.cache_dir", str(tmp_path / "cache")],
-                  run=False)
+    cli = run_cli(
+        [
+            "--config",
+            str(config),
+            "--data.data_dir",
+            str(tiny_corpus),
+            "--data.train_file",
+            "train.txt",
+            "--data.val_file",
+            "valid.txt",
+            "--data.test_file",
+            "test.txt",
+            "--data.cache_dir",
+            str(tmp_path / "cache"),
+        ],
+        run=False,
+    )
     assert cli.model.hparams.vocab_size == cli.datamodule.vocab_size
 
 
 def test_fit_then_generate_end_to_end(tiny_corpus, tmp_path):
     env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
     exe = shutil.which("lightning-nlp", path=str(Path(sys.executable).parent))
-    fit = subprocess.run([exe, "fit", *_tiny_args(tiny_corpus, tmp_path)], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=300)
+    fit = subprocess.run(
+        [exe, "fit", *_tiny_args(tiny_corpus, tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert fit.returncode == 0, fit.stderr[-3000:]
     last = tmp_path / "ckpt" / "last.ckpt"
     assert last.is_file() and any(p.name.startswith("best-") for p in (tmp_path / "ckpt").iterdir())
@@ -63,9 +105,24 @@ def test_fit_then_generate_end_to_end(tiny_corpus, tmp_path):
     data_state = checkpoint["TextFilesLMDataModule"]
     assert data_state["vocab"][:4] == ["<pad>", "<unk>", "<bos>", "<eos>"]
 
-    gen = subprocess.run([exe, "generate", "--ckpt_path", str(last), "--prompt", "the cat",
-                          "--max_tokens", "5", "--seed", "1"], env=env, capture_output=True,
-                         text=True, timeout=120)
+    gen = subprocess.run(
+        [
+            exe,
+            "generate",
+            "--ckpt_path",
+            str(last),
+            "--prompt",
+            "the cat",
+            "--max_tokens",
+            "5",
+            "--seed",
+            "1",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert gen.returncode == 0, gen.stderr[-3000:]
     assert gen.stdout.startswith("the cat ")
     beams = generate(str(last), prompt="the", max_tokens=4, beam_size=3)
@@ -78,8 +135,9 @@ def test_resume_from_checkpoint(tiny_corpus, tmp_path, monkeypatch):
     run_cli(["fit", *_tiny_args(tiny_corpus, tmp_path, epochs=1, wandb=False)])
     ckpt = tmp_path / "ckpt" / "last.ckpt"
     steps_per_epoch = torch.load(ckpt, weights_only=True)["global_step"]
-    cli = run_cli(["fit", *_tiny_args(tiny_corpus, tmp_path, epochs=2, wandb=False),
-                   "--ckpt_path", str(ckpt)])
+    cli = run_cli(
+        ["fit", *_tiny_args(tiny_corpus, tmp_path, epochs=2, wandb=False), "--ckpt_path", str(ckpt)]
+    )
     assert cli.trainer.current_epoch == 2
     assert cli.trainer.global_step == 2 * steps_per_epoch
     metrics = (tmp_path / "csv").rglob("metrics.csv")
@@ -91,9 +149,16 @@ def test_resume_with_other_vocabulary_is_refused(tiny_corpus, tmp_path, monkeypa
     run_cli(["fit", *_tiny_args(tiny_corpus, tmp_path, epochs=1, wandb=False)])
     ckpt = tmp_path / "ckpt" / "last.ckpt"
     with pytest.raises(Exception, match="different vocabulary|size mismatch"):
-        run_cli(["fit", *_tiny_args(tiny_corpus, tmp_path, epochs=2, wandb=False),
-                 "--data.min_freq", "1000",
-                 "--ckpt_path", str(ckpt)])
+        run_cli(
+            [
+                "fit",
+                *_tiny_args(tiny_corpus, tmp_path, epochs=2, wandb=False),
+                "--data.min_freq",
+                "1000",
+                "--ckpt_path",
+                str(ckpt),
+            ]
+        )
 
 
 def test_generate_from_missing_checkpoint(tmp_path):

@@ -1,28 +1,18 @@
-"""Numericalised language-model corpora, cached on disk by content and settings.
-
-The cache key hashes the input files' bytes, the tokeniser, the vocabulary settings and
-`PIPELINE_VERSION`, so a changed file or setting never reuses a stale cache.
-"""
+"""Language-model corpora: token id streams per split, built from cached token tables."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from lightning_nlp.data.io import CorpusError, atomic_write_text, file_digest, read_lines
-from lightning_nlp.data.tokenize import TokenizerName, get_tokenizer, tokenize_corpus
+from lightning_nlp.data.io import CorpusError, file_digest, read_lines
+from lightning_nlp.data.token_cache import TokenTable, tokenize_cached
+from lightning_nlp.data.tokenize import TokenizerName
 from lightning_nlp.data.vocab import Vocab
-
-log = logging.getLogger(__name__)
-PIPELINE_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -30,13 +20,9 @@ class LMCorpus:
     """Token id streams per split, their vocabulary, and where they came from."""
 
     vocab: Vocab
-    streams: dict[str, np.ndarray]  # split -> (N,) int32 ids
+    streams: dict[str, np.ndarray]  # split -> (N,) int32 ids, each line followed by <eos>
     files: dict[str, str]  # split -> "name sha256"
-    fingerprint: str  # the cache key: hash of inputs and settings
-
-
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lightning_nlp"
+    fingerprint: str  # hash of the files' bytes and every setting that shapes the streams
 
 
 def load_lm_corpus(
@@ -49,53 +35,39 @@ def load_lm_corpus(
 ) -> LMCorpus:
     """Tokenises each line of each split file, appends `<eos>`, and maps tokens to ids.
 
-    The vocabulary comes from the "train" split only. Results are cached under `cache_dir`.
+    The vocabulary comes from the "train" split only. Tokenisation is cached per file.
     """
     if "train" not in files:
         raise ValueError("files must contain a 'train' split")
-    digests = {split: file_digest(path) for split, path in files.items() if Path(path).is_file()}
-    for split, path in files.items():
-        if split not in digests:
+    for path in files.values():
+        if not Path(path).is_file():
             raise CorpusError(f"{path}: file not found")
+    digests = {split: file_digest(path) for split, path in files.items()}
+    tables: dict[str, TokenTable] = {}
+    for split, path in files.items():
+        if digests[split] not in tables:
+            lines = read_lines(path, encoding)
+            tables[digests[split]] = tokenize_cached(
+                lines,
+                tokenizer,
+                cache_dir,
+                content_key=f"{digests[split]}|{encoding}",
+                desc=f"tokenizing {Path(path).name}",
+            )
+    vocab = Vocab.build(tables[digests["train"]].counts(), max_size=max_vocab, min_freq=min_freq)
+    streams = {split: _with_eos(tables[digests[split]], vocab) for split in files}
     settings = {
-        "version": PIPELINE_VERSION,
         "files": digests,
         "tokenizer": tokenizer,
         "max_vocab": max_vocab,
         "min_freq": min_freq,
         "encoding": encoding,
     }
-    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:20]
+    fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
     described = {split: f"{Path(files[split]).name} {digests[split]}" for split in files}
-    folder = Path(cache_dir or default_cache_dir()) / f"lm-{key}"
-    if (folder / "meta.json").is_file():
-        log.info("using cached corpus %s", folder)
-        vocab = Vocab.load(folder / "vocab.json")
-        streams = {split: np.load(folder / f"{split}.npy") for split in files}
-        return LMCorpus(vocab, streams, described, key)
-
-    tokenize = get_tokenizer(tokenizer)
-    tokenized: dict[Path, list[list[str]]] = {}
-    for path in dict.fromkeys(Path(p) for p in files.values()):
-        lines = read_lines(path, encoding)
-        tokenized[path] = tokenize_corpus(lines, tokenize, desc=f"tokenizing {path.name}")
-    vocab = Vocab.build(tokenized[Path(files["train"])], max_size=max_vocab, min_freq=min_freq)
-    streams = {}
-    for split, path in files.items():
-        ids = [i for doc in tokenized[Path(path)] for i in vocab.encode(doc) + [vocab.eos_id]]
-        streams[split] = np.asarray(ids, dtype=np.int32)
-    _write_cache(folder, vocab, streams, settings)
-    return LMCorpus(vocab, streams, described, key)
+    return LMCorpus(vocab, streams, described, fingerprint)
 
 
-def _write_cache(folder: Path, vocab: Vocab, streams: dict[str, np.ndarray], settings: dict) -> None:
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
-    vocab.save(tmp / "vocab.json")
-    for split, ids in streams.items():
-        np.save(tmp / f"{split}.npy", ids)
-    atomic_write_text(tmp / "meta.json", json.dumps(settings, indent=1))
-    try:
-        os.replace(tmp, folder)
-    except OSError:  # another process wrote the same cache first
-        shutil.rmtree(tmp, ignore_errors=True)
+def _with_eos(table: TokenTable, vocab: Vocab) -> np.ndarray:
+    """(N + D,) ids with `<eos>` after every document."""
+    return np.insert(table.numericalize(vocab), table.offsets[1:], vocab.eos_id).astype(np.int32)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lightning_nlp.data.corpus_cache import default_cache_dir
 from lightning_nlp.data.io import atomic_write_text
 from lightning_nlp.data.lm_datamodule import SPLITS, TextFilesLMDataModule
 from lightning_nlp.data.synthetic_reviews import generate_reviews
+from lightning_nlp.data.token_cache import default_cache_dir
 from lightning_nlp.data.tokenize import TokenizerName
 
 SPLIT_FRACTIONS = {"train": 0.8, "valid": 0.1, "test": 0.1}

@@ -82,7 +82,12 @@ class TextFilesLMDataModule(pl.LightningDataModule):
         if self._corpus is None:
             hp = self.hparams
             self._corpus = load_lm_corpus(
-                self.split_files(), hp.tokenizer, hp.max_vocab, hp.min_freq, hp.encoding, hp.cache_dir
+                self.split_files(),
+                hp.tokenizer,
+                hp.max_vocab,
+                hp.min_freq,
+                hp.encoding,
+                hp.cache_dir,
             )
         return self._corpus
 
@@ -114,7 +119,11 @@ class TextFilesLMDataModule(pl.LightningDataModule):
             if stage == "fit" and self.trainer.logger is not None:
                 self.trainer.logger.log_hyperparams(self.provenance())
         hp = self.hparams
-        for split, batch_size in (("train", hp.batch_size), ("valid", hp.eval_batch_size), ("test", hp.eval_batch_size)):
+        for split, batch_size in (
+            ("train", hp.batch_size),
+            ("valid", hp.eval_batch_size),
+            ("test", hp.eval_batch_size),
+        ):
             ids = self.corpus.streams[split]
             try:
                 self._streams[split] = LMStream(ids, batch_size, rank, world_size, hp.backwards)
@@ -137,8 +146,11 @@ class TextFilesLMDataModule(pl.LightningDataModule):
 
     def state_dict(self) -> dict[str, Any]:
         """Saved in checkpoints so that generation and resuming use the same vocabulary."""
-        return {"vocab": self.vocab.itos, "tokenizer": self.hparams.tokenizer,
-                "backwards": self.hparams.backwards}
+        return {
+            "vocab": self.vocab.itos,
+            "tokenizer": self.hparams.tokenizer,
+            "backwards": self.hparams.backwards,
+        }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         if state_dict.get("vocab") != self.vocab.itos:

@@ -89,9 +89,7 @@ class BPTTSampler(DistributedSampler):
     rank split is done by `LMStream`, and every rank walks the same window schedule.
     """
 
-    def __init__(
-        self, stream: LMStream, bptt: int, variable: bool = False, seed: int = 0
-    ) -> None:
+    def __init__(self, stream: LMStream, bptt: int, variable: bool = False, seed: int = 0) -> None:
         # DistributedSampler.__init__ is skipped on purpose: it would split the windows by rank.
         self.epoch = 0
         self.seed = seed

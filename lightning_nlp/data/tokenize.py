@@ -1,18 +1,11 @@
-"""Tokenisers (str -> list[str]) and a parallel, progress-reporting corpus tokeniser.
-
-Each tokeniser is a small picklable class so that worker processes can use it.
-"""
+"""Tokenisers: str -> list[str]. Each is a small picklable class, so worker processes can use it."""
 
 from __future__ import annotations
 
 import html
-import os
 import re
-from collections.abc import Callable, Sequence
-from multiprocessing import get_context
+from collections.abc import Callable
 from typing import Literal
-
-from tqdm.auto import tqdm
 
 TokenizerName = Literal["whitespace", "sst", "nltk", "ulmfit"]
 
@@ -81,7 +74,7 @@ class ULMFiTTokenizer:
         ("<br/>", "\n"),
         ("<br>", "\n"),
         ("\\n", "\n"),
-        ("\\\"", '"'),
+        ('\\"', '"'),
         (" @-@ ", "-"),
         (" @,@ ", ","),
         (" @.@ ", "."),
@@ -139,40 +132,3 @@ def get_tokenizer(name: TokenizerName) -> Callable[[str], list[str]]:
     if name not in _TOKENIZERS:
         raise ValueError(f"unknown tokenizer {name!r}; choose one of {sorted(_TOKENIZERS)}")
     return _TOKENIZERS[name]()
-
-
-def tokenize_corpus(
-    texts: Sequence[str],
-    tokenizer: Callable[[str], list[str]],
-    workers: int | None = None,
-    desc: str = "tokenizing",
-    progress: bool = True,
-) -> list[list[str]]:
-    """Tokenises `texts` in order, on all cores for large inputs, with a progress bar."""
-    workers = workers or os.cpu_count() or 1
-    bar = tqdm(total=len(texts), desc=desc, unit="doc", disable=not progress, mininterval=0.5)
-    if workers == 1 or len(texts) < 5000:
-        result = []
-        for text in texts:
-            result.append(tokenizer(text))
-            bar.update()
-    else:
-        chunk = 256
-        chunks = [texts[i : i + chunk] for i in range(0, len(texts), chunk)]
-        result = []
-        with get_context("fork").Pool(workers) as pool:
-            for tokens in pool.imap(_TokenizeChunk(tokenizer), chunks):
-                result += tokens
-                bar.update(len(tokens))
-    bar.close()
-    return result
-
-
-class _TokenizeChunk:
-    """Picklable worker: tokenises a list of texts."""
-
-    def __init__(self, tokenizer: Callable[[str], list[str]]) -> None:
-        self.tokenizer = tokenizer
-
-    def __call__(self, texts: Sequence[str]) -> list[list[str]]:
-        return [self.tokenizer(text) for text in texts]

@@ -64,9 +64,18 @@ class LanguageModelTask(pl.LightningModule):
         loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten())
         self.ppl[f"{stage}_ppl"].update(loss, targets.numel())
         on_step = stage == "train"
-        self.log(f"{stage}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=on_step,
-                 batch_size=targets.numel(), sync_dist=not on_step)
-        self.log(f"{stage}/ppl", self.ppl[f"{stage}_ppl"], on_step=False, on_epoch=True, prog_bar=True)
+        self.log(
+            f"{stage}/loss",
+            loss,
+            on_step=on_step,
+            on_epoch=True,
+            prog_bar=on_step,
+            batch_size=targets.numel(),
+            sync_dist=not on_step,
+        )
+        self.log(
+            f"{stage}/ppl", self.ppl[f"{stage}_ppl"], on_step=False, on_epoch=True, prog_bar=True
+        )
         return loss
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-import lightning_nlp.data.corpus_cache as corpus_cache
+import lightning_nlp.data.token_cache as token_cache
 from lightning_nlp.data.corpus_cache import load_lm_corpus
 from lightning_nlp.data.io import CorpusError
 
@@ -29,13 +29,14 @@ def test_second_run_reads_the_cache(tiny_corpus, tmp_path, monkeypatch):
     def no_tokenising(*args, **kwargs):
         raise AssertionError("tokenised again")
 
-    monkeypatch.setattr(corpus_cache, "tokenize_corpus", no_tokenising)
+    monkeypatch.setattr(token_cache, "_tokenize", no_tokenising)
     second = load_lm_corpus(_files(tiny_corpus), cache_dir=tmp_path / "cache")
     assert second.fingerprint == first.fingerprint
     assert np.array_equal(second.streams["train"], first.streams["train"])
-    # a changed setting or a changed file is a different cache entry
-    with pytest.raises(AssertionError, match="tokenised again"):
-        load_lm_corpus(_files(tiny_corpus), min_freq=2, cache_dir=tmp_path / "cache")
+    # vocabulary settings reuse the token tables but change the fingerprint
+    smaller = load_lm_corpus(_files(tiny_corpus), max_vocab=8, cache_dir=tmp_path / "cache")
+    assert len(smaller.vocab) == 8 and smaller.fingerprint != first.fingerprint
+    # a changed file is tokenised again
     (tiny_corpus / "test.txt").write_text("new text\n")
     with pytest.raises(AssertionError, match="tokenised again"):
         load_lm_corpus(_files(tiny_corpus), cache_dir=tmp_path / "cache")

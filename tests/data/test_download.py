@@ -33,7 +33,9 @@ def test_checksum_mismatch(tmp_path):
 
 def test_offline_failure_says_where_to_put_the_file(tmp_path):
     sources = {"train.txt": Source("http://127.0.0.1:9/corpus.zip", None, "corpus/train.txt")}
-    with pytest.raises(CorpusError, match=r"train.txt: file not found and the download .* put train.txt in"):
+    with pytest.raises(
+        CorpusError, match=r"train.txt: file not found and the download .* put train.txt in"
+    ):
         ensure_files(tmp_path / "data", ["train.txt"], sources)
 
 

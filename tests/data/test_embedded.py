@@ -18,8 +18,10 @@ def test_label_is_not_given_by_the_first_or_last_sentence():
     positive_words = ("good", "great", "excellent", "wonderful", "superb", "lovely", "brilliant")
 
     def agreement(pick):
-        hits = [any(w in pick(r.text.split(". ")) for w in positive_words) == (r.label == "positive")
-                for r in reviews]
+        hits = [
+            any(w in pick(r.text.split(". ")) for w in positive_words) == (r.label == "positive")
+            for r in reviews
+        ]
         return sum(hits) / len(hits)
 
     assert agreement(lambda s: s[0]) < 0.75
@@ -31,6 +33,8 @@ def test_files_and_datamodule(tmp_path):
     lines = (folder / "train.txt").read_text().splitlines()
     labels = (folder / "train.labels").read_text().splitlines()
     assert len(lines) == len(labels) == 160
-    dm = EmbeddedLMDataModule(num_docs=200, cache_dir=str(tmp_path / "cache"), batch_size=4, bptt=10)
+    dm = EmbeddedLMDataModule(
+        num_docs=200, cache_dir=str(tmp_path / "cache"), batch_size=4, bptt=10
+    )
     assert dm.vocab_size > 100
     assert sum(len(ids) for ids in dm.corpus.streams.values()) > 200 * 20

@@ -1,6 +1,6 @@
-from lightning_nlp.data.tokenize import get_tokenizer, tokenize_corpus
-
 import pytest
+
+from lightning_nlp.data.tokenize import get_tokenizer
 
 
 def test_whitespace():
@@ -9,8 +9,24 @@ def test_whitespace():
 
 def test_sst_rules_lowercase_keep_punctuation_and_split_clitics():
     tokens = get_tokenizer("sst")("It's (really) GOOD, isn't it? We'd've... `yes'!")
-    assert tokens == ["it", "'s", "(", "really", ")", "good", ",", "is", "n't", "it", "?",
-                      "we", "'d", "'ve", "`yes'", "!"]
+    assert tokens == [
+        "it",
+        "'s",
+        "(",
+        "really",
+        ")",
+        "good",
+        ",",
+        "is",
+        "n't",
+        "it",
+        "?",
+        "we",
+        "'d",
+        "'ve",
+        "`yes'",
+        "!",
+    ]
 
 
 def test_sst_drops_other_characters():
@@ -27,7 +43,10 @@ def test_ulmfit_markers():
     assert tokens[0] == "<bos>"
     assert tokens[1:3] == ["xxmaj", "i"]
     assert tokens[3:5] == ["xxup", "love"]
-    assert "xxrep" in tokens and tokens[tokens.index("xxrep") + 1 : tokens.index("xxrep") + 3] == ["4", "!"]
+    assert "xxrep" in tokens and tokens[tokens.index("xxrep") + 1 : tokens.index("xxrep") + 3] == [
+        "4",
+        "!",
+    ]
     assert "<br" not in " ".join(tokens) and "&" in tokens and "amp" not in tokens
     assert tokens[-4:] == ["xxwrep", "3", "so", "good"]
 
@@ -39,10 +58,3 @@ def test_ulmfit_clitics_and_unk():
 def test_unknown_tokenizer_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown tokenizer"):
         get_tokenizer("spacy")
-
-
-def test_parallel_corpus_tokenisation_keeps_order():
-    texts = [f"Doc {i} is HERE" for i in range(6000)]
-    tokenizer = get_tokenizer("ulmfit")
-    parallel = tokenize_corpus(texts, tokenizer, workers=2, progress=False)
-    assert parallel == [tokenizer(t) for t in texts]

@@ -56,7 +56,9 @@ def test_sampling_is_repeatable_with_a_seed_and_top_k_one_is_greedy():
     torch.manual_seed(0)
     model = LSTMLanguageModel(40, 8, 8).eval()
     prompt = torch.tensor([1, 2, 3])
-    draw = lambda seed, **kw: sample(model, prompt, 20, generator=torch.Generator().manual_seed(seed), **kw)  # noqa: E731
+    draw = lambda seed, **kw: sample(
+        model, prompt, 20, generator=torch.Generator().manual_seed(seed), **kw
+    )  # noqa: E731
     assert draw(7) == draw(7)
     assert draw(7) != draw(8)
     assert draw(1, top_k=1) == sample(model, prompt, 20, temperature=0)

@@ -10,7 +10,9 @@ from lightning_nlp.tasks.language_model import LanguageModelTask
 
 
 def _task(**kw):
-    return LanguageModelTask(vocab_size=20, embed_dim=8, hidden_dim=8, num_layers=1, dropout=0.0, **kw)
+    return LanguageModelTask(
+        vocab_size=20, embed_dim=8, hidden_dim=8, num_layers=1, dropout=0.0, **kw
+    )
 
 
 def test_hidden_state_carried_detached_and_reset():
@@ -62,13 +64,26 @@ class _Losses(Callback):
 
 def _fit(corpus, cache, seed):
     pl.seed_everything(seed)
-    dm = TextFilesLMDataModule(str(corpus), batch_size=4, eval_batch_size=2, bptt=6,
-                               variable_bptt=True, cache_dir=str(cache))
+    dm = TextFilesLMDataModule(
+        str(corpus),
+        batch_size=4,
+        eval_batch_size=2,
+        bptt=6,
+        variable_bptt=True,
+        cache_dir=str(cache),
+    )
     task = LanguageModelTask(dm.vocab_size, embed_dim=16, hidden_dim=16, num_layers=2, dropout=0.2)
     losses = _Losses()
-    trainer = pl.Trainer(max_epochs=2, accelerator="cpu", logger=False, enable_checkpointing=False,
-                         enable_progress_bar=False, callbacks=[losses], gradient_clip_val=0.25,
-                         deterministic=True)
+    trainer = pl.Trainer(
+        max_epochs=2,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        callbacks=[losses],
+        gradient_clip_val=0.25,
+        deterministic=True,
+    )
     trainer.fit(task, dm)
     result = trainer.test(task, dm, verbose=False)[0]
     return losses.losses, result

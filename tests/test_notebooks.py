@@ -1,0 +1,56 @@
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from tests.conftest import shared_corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(name: str, tmp_path: Path, env: dict[str, str]) -> nbformat.NotebookNode:
+    notebook = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    old = dict(os.environ)
+    os.environ.update(env)
+    try:
+        NotebookClient(
+            notebook,
+            timeout=600,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(tmp_path)}},
+        ).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    return notebook
+
+
+def test_lstm_language_model_notebook_runs_on_tiny_data(tmp_path):
+    notebook = _run(
+        "lstm_language_model.ipynb",
+        tmp_path,
+        {
+            "LNLP_NB_NUM_DOCS": "200",
+            "LNLP_NB_HIDDEN": "16",
+            "LNLP_NB_EPOCHS": "1",
+            "LNLP_NB_WORK_DIR": str(tmp_path / "work"),
+        },
+    )
+    outputs = "".join(o.get("text", "") for cell in notebook.cells for o in cell.get("outputs", []))
+    assert "tied: True" in outputs and "test perplexity:" in outputs and "beam:" in outputs
+
+
+@pytest.mark.slow
+def test_lstm_language_model_notebook_on_wikitext2(tmp_path):
+    data = shared_corpus("wikitext-2")
+    _run(
+        "lstm_language_model.ipynb",
+        tmp_path,
+        {
+            "LNLP_NB_DATA_DIR": str(data),
+            "LNLP_NB_EPOCHS": "1",
+            "LNLP_NB_WORK_DIR": str(tmp_path),
+        },
+    )
