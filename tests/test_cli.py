@@ -142,6 +142,9 @@ def test_resume_from_checkpoint(tiny_corpus, tmp_path, monkeypatch):
     assert cli.trainer.global_step == 2 * steps_per_epoch
     metrics = (tmp_path / "csv").rglob("metrics.csv")
     assert any("val/ppl" in path.read_text() for path in metrics)
+    hparams = "".join(p.read_text() for p in (tmp_path / "csv").rglob("hparams.yaml"))
+    for key in ("data/files", "data/corpus_fingerprint", "data/vocab_fingerprint"):
+        assert key in hparams
 
 
 def test_resume_with_other_vocabulary_is_refused(tiny_corpus, tmp_path, monkeypatch):
