@@ -13,9 +13,10 @@ class LightningNLPCLI(LightningCLI):
     """Wires data-derived sizes into the model and sets the project's trainer defaults."""
 
     def add_arguments_to_parser(self, parser) -> None:  # noqa: ANN001 (jsonargparse parser)
-        parser.link_arguments(
-            "data.vocab_size", "model.init_args.vocab_size", apply_on="instantiate"
-        )
+        # A link whose source the chosen data module lacks (num_classes for a language-model
+        # corpus) is skipped by jsonargparse, so one CLI serves every task.
+        for name in ("vocab_size", "num_classes", "pad_id"):
+            parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
 
 
 def run_cli(args: list[str] | None = None, run: bool = True) -> LightningNLPCLI:
@@ -37,7 +38,7 @@ def main(args: list[str] | None = None) -> None:
 
         generate_cli(argv[1:])
         return
-    run_cli(argv)
+    run_cli(args)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lightning_nlp.data.io import atomic_write_text
+from lightning_nlp.data.classification_datamodule import ClassificationDataModule
+from lightning_nlp.data.io import atomic_write_text, read_lines
+from lightning_nlp.data.labeled_texts import LabeledTexts
 from lightning_nlp.data.lm_datamodule import SPLITS, TextFilesLMDataModule
 from lightning_nlp.data.synthetic_reviews import generate_reviews
 from lightning_nlp.data.token_cache import default_cache_dir
@@ -61,3 +63,39 @@ class EmbeddedLMDataModule(TextFilesLMDataModule):
     def split_files(self) -> dict[str, Path]:
         write_embedded_corpus(self.data_dir, self.num_docs, self.corpus_seed)
         return super().split_files()
+
+
+class EmbeddedClassificationDataModule(ClassificationDataModule):
+    """Sentiment classification of the embedded synthetic reviews; needs no download.
+
+    Args:
+        data_dir: where the generated files go (default: a folder in the cache directory).
+        num_docs: number of reviews.
+        corpus_seed: seed of the review generator.
+        **kwargs: as for `ClassificationDataModule`.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | None = None,
+        num_docs: int = 6000,
+        corpus_seed: int = 0,
+        tokenizer: TokenizerName = "nltk",
+        **kwargs: Any,
+    ) -> None:
+        if data_dir is None:
+            cache = kwargs.get("cache_dir") or default_cache_dir()
+            data_dir = str(Path(cache) / f"embedded-n{num_docs}-s{corpus_seed}")
+        super().__init__(data_dir, tokenizer=tokenizer, **kwargs)
+        self.num_docs = num_docs
+        self.corpus_seed = corpus_seed
+
+    def read_splits(self) -> dict[str, LabeledTexts]:
+        write_embedded_corpus(self.data_dir, self.num_docs, self.corpus_seed)
+        splits = {}
+        for split in SPLITS:
+            texts = read_lines(self.data_dir / f"{split}.txt")
+            labels = read_lines(self.data_dir / f"{split}.labels")
+            origins = [f"{self.data_dir / split}.txt:{i}" for i in range(1, len(texts) + 1)]
+            splits[split] = LabeledTexts(texts, labels, origins)
+        return splits

@@ -1,0 +1,116 @@
+"""Padded classification batches and the length-aware batch samplers that build them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset, DistributedSampler
+
+
+class TextBatch(NamedTuple):
+    tokens: Tensor  # (B, T) ids, padded with pad_id after each document
+    lengths: Tensor  # (B,) real lengths, all >= 1
+    labels: Tensor  # (B,) class ids; -1 where unknown (prediction)
+    index: Tensor  # (B,) position of each document in its split, to restore input order
+
+
+class ClassificationDataset(Dataset[TextBatch]):
+    """Documents as id arrays; indexed by a list of positions, it returns one padded batch.
+
+    Args:
+        documents: one (T_i,) int array per document, each non-empty.
+        labels: (N,) class ids, or None for unlabelled text.
+        pad_id: the `<pad>` id.
+    """
+
+    def __init__(
+        self, documents: Sequence[np.ndarray], labels: np.ndarray | None, pad_id: int = 0
+    ) -> None:
+        self.documents = documents
+        self.labels = labels
+        self.pad_id = pad_id
+        self.lengths = np.fromiter((len(d) for d in documents), np.int64, len(documents))
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    def __getitem__(self, indices: Sequence[int]) -> TextBatch:
+        lengths = self.lengths[list(indices)]
+        tokens = np.full((len(indices), int(lengths.max())), self.pad_id, dtype=np.int64)
+        for row, i in enumerate(indices):
+            tokens[row, : lengths[row]] = self.documents[i]
+        labels = self.labels[list(indices)] if self.labels is not None else -np.ones(len(indices))
+        return TextBatch(
+            torch.from_numpy(tokens),
+            torch.from_numpy(lengths),
+            torch.as_tensor(labels, dtype=torch.long),
+            torch.as_tensor(indices, dtype=torch.long),
+        )
+
+
+class SortishBatchSampler(DistributedSampler):
+    """Yields lists of indices: batches of similar lengths, so little padding is needed.
+
+    Training (`shuffle=True`): indices are shuffled, cut into chunks of `chunk_batches`
+    batches, each chunk sorted by length; the batches are shuffled, except that the batch
+    holding the longest document comes first so that memory peaks at once. Evaluation: all
+    documents sorted by length, longest first. Under DDP each rank takes every `world_size`-th
+    batch; in training the batch list is padded with repeats so every rank runs the same steps.
+
+    It is a `DistributedSampler` only so that Lightning does not wrap it again under DDP.
+    """
+
+    def __init__(
+        self,
+        lengths: Sequence[int] | np.ndarray,
+        batch_size: int,
+        shuffle: bool,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+        chunk_batches: int = 50,
+    ) -> None:
+        # DistributedSampler.__init__ is skipped on purpose: the split by rank is done here.
+        self.lengths = np.asarray(lengths)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.epoch = 0
+        self.rank = rank
+        self.world_size = world_size
+        self.chunk_batches = chunk_batches
+
+    def batches(self) -> list[list[int]]:
+        """This rank's batches for the current epoch."""
+        n, size = len(self.lengths), self.batch_size
+        if not self.shuffle:
+            order = np.argsort(-self.lengths, kind="stable")
+            batches = [order[i : i + size].tolist() for i in range(0, n, size)]
+            return batches[self.rank :: self.world_size]
+        rng = np.random.default_rng((self.seed, self.epoch))
+        order = rng.permutation(n)
+        chunk = size * self.chunk_batches
+        batches = []
+        for start in range(0, n, chunk):
+            part = order[start : start + chunk]
+            part = part[np.argsort(-self.lengths[part], kind="stable")]
+            batches += [part[i : i + size].tolist() for i in range(0, len(part), size)]
+        longest = int(np.argmax([self.lengths[b].max() for b in batches])) if batches else 0
+        rest = [batches[i] for i in rng.permutation(len(batches)) if i != longest]
+        batches = [batches[longest], *rest] if batches else []
+        remainder = -len(batches) % self.world_size
+        batches += batches[:remainder]
+        return batches[self.rank :: self.world_size]
+
+    def __iter__(self) -> Iterator[list[int]]:  # type: ignore[override]
+        return iter(self.batches())
+
+    def __len__(self) -> int:
+        n_batches = -(-len(self.lengths) // self.batch_size)
+        if self.shuffle:
+            return -(-n_batches // self.world_size)
+        return len(range(self.rank, n_batches, self.world_size))

@@ -1,0 +1,114 @@
+"""Classic text classifiers over padded batches: averaged embeddings and RNN/LSTM/GRU encoders.
+
+Both read only real tokens: the averaging model divides by the true length, and the recurrent
+model runs over packed sequences, so adding padding to a batch never changes a document's output.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from lightning_nlp.nn.functional import lengths_to_mask, masked_max, masked_mean
+from lightning_nlp.nn.mlp_head import MLPHead
+
+CellType = Literal["rnn", "lstm", "gru"]
+Pooling = Literal["last", "mean", "max"]
+
+
+class AveragedEmbeddingClassifier(nn.Module):
+    """Mean of the word embeddings of the real tokens, then an MLP head.
+
+    Args:
+        vocab_size: V.  embed_dim: E.  num_classes: C.
+        head_hidden_dim: hidden width of the head, 0 for linear.
+        dropout: on the averaged vector.
+        padding_idx: id of `<pad>`.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int,
+        num_classes: int,
+        head_hidden_dim: int = 0,
+        dropout: float = 0.0,
+        padding_idx: int = 0,
+    ) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
+        self.head = MLPHead(embed_dim, num_classes, head_hidden_dim, dropout)
+
+    def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
+        """tokens: (B, T) ids; lengths: (B,) real lengths. Returns logits (B, C)."""
+        mask = lengths_to_mask(lengths, tokens.shape[1])  # (B, T)
+        return self.head(masked_mean(self.embedding(tokens), mask))  # (B, C)
+
+
+class RNNClassifier(nn.Module):
+    """Embedding, then a (bi)directional RNN/LSTM/GRU over packed sequences, pooled, then a head.
+
+    `pooling="last"` takes the final state of each direction at the document's last real token
+    (the forward direction's end and the backward direction's start), `mean`/`max` pool the
+    outputs over real tokens.
+
+    Args:
+        vocab_size: V.  embed_dim: E.  hidden_dim: H per direction.  num_classes: C.
+        cell: "rnn", "lstm" or "gru".  num_layers: L.  bidirectional: two directions.
+        pooling: "last", "mean" or "max".
+        dropout: on embeddings, between layers and on the pooled features.
+        head_hidden_dim: hidden width of the head, 0 for linear.
+        padding_idx: id of `<pad>`.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int,
+        hidden_dim: int,
+        num_classes: int,
+        cell: CellType = "lstm",
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        pooling: Pooling = "last",
+        dropout: float = 0.0,
+        head_hidden_dim: int = 0,
+        padding_idx: int = 0,
+    ) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
+        self.dropout = nn.Dropout(dropout)
+        rnn_class = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]
+        self.rnn = rnn_class(
+            embed_dim,
+            hidden_dim,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
+        self.pooling = pooling
+        self.num_directions = 2 if bidirectional else 1
+        self.head = MLPHead(hidden_dim * self.num_directions, num_classes, head_hidden_dim, dropout)
+
+    def encode(self, tokens: Tensor, lengths: Tensor) -> Tensor:
+        """tokens: (B, T); lengths: (B,), all >= 1. Returns pooled features (B, D * H)."""
+        embedded = self.dropout(self.embedding(tokens))  # (B, T, E)
+        packed = pack_padded_sequence(
+            embedded, lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
+        packed_out, state = self.rnn(packed)
+        if self.pooling == "last":
+            h_n = state[0] if isinstance(state, tuple) else state  # (L * D, B, H)
+            last_layer = h_n[-self.num_directions :]  # (D, B, H)
+            return last_layer.transpose(0, 1).flatten(1)  # (B, D * H)
+        output, _ = pad_packed_sequence(packed_out, batch_first=True, total_length=tokens.shape[1])
+        mask = lengths_to_mask(lengths, tokens.shape[1]).to(output.device)  # (B, T)
+        pool = masked_mean if self.pooling == "mean" else masked_max
+        return pool(output, mask)  # (B, D * H)
+
+    def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
+        """tokens: (B, T) ids; lengths: (B,) real lengths. Returns logits (B, C)."""
+        return self.head(self.encode(tokens, lengths))  # (B, C)

@@ -1,0 +1,209 @@
+"""Training and evaluating a text classifier on padded, length-sorted batches."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
+from pytorch_lightning.utilities import rank_zero_info
+from torch import Tensor
+
+from lightning_nlp.data.classification_dataset import TextBatch
+from lightning_nlp.metrics.classification import (
+    classification_metrics,
+    classification_report,
+    confusion_matrix,
+    plot_confusion_matrix,
+)
+from lightning_nlp.nn.text_classifiers import (
+    AveragedEmbeddingClassifier,
+    CellType,
+    Pooling,
+    RNNClassifier,
+)
+
+log = logging.getLogger(__name__)
+STAGES = ("train", "val", "test")
+
+
+class TextClassifierTask(pl.LightningModule):
+    """Cross-entropy over class logits; metrics under `train/`, `val/`, `test/`.
+
+    At test end it logs the confusion matrix as a figure (W&B image and PNG in the log
+    folder) and a per-class report. Pretrained vectors are loaded when fitting starts, from the
+    data module's vocabulary; the checkpoint then holds them like any other weight.
+
+    Args:
+        vocab_size, num_classes, pad_id: linked from the data module by the CLI.
+        encoder: "average" (mean of embeddings) or a recurrent cell "rnn", "lstm", "gru".
+        embed_dim: E; must match the vectors' dimension when `vectors` is set.
+        hidden_dim: recurrent width per direction.
+        num_layers, bidirectional, pooling: recurrent encoder settings.
+        dropout: see the models.
+        head_hidden_dim: hidden width of the MLP head, 0 for linear.
+        vectors: word-vector file or gensim downloader name (see `lightning_nlp.vectors`).
+        vectors_format: the file's format, "auto" to guess from the name.
+        freeze_embeddings: keep pretrained embeddings fixed.
+        optimizer, lr_scheduler: as for `LanguageModelTask`.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        num_classes: int,
+        pad_id: int = 0,
+        encoder: Literal["average"] | CellType = "lstm",
+        embed_dim: int = 100,
+        hidden_dim: int = 128,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        pooling: Pooling = "last",
+        dropout: float = 0.3,
+        head_hidden_dim: int = 0,
+        vectors: str | None = None,
+        vectors_format: str = "auto",
+        freeze_embeddings: bool = False,
+        optimizer: OptimizerCallable = torch.optim.Adam,
+        lr_scheduler: LRSchedulerCallable | None = None,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
+        if encoder == "average":
+            self.model = AveragedEmbeddingClassifier(
+                vocab_size, embed_dim, num_classes, head_hidden_dim, dropout, pad_id
+            )
+        else:
+            self.model = RNNClassifier(
+                vocab_size,
+                embed_dim,
+                hidden_dim,
+                num_classes,
+                encoder,
+                num_layers,
+                bidirectional,
+                pooling,
+                dropout,
+                head_hidden_dim,
+                pad_id,
+            )
+        self.optimizer = optimizer
+        self.lr_scheduler = lr_scheduler
+        self.metrics = torch.nn.ModuleDict(
+            {f"{s}_metrics": classification_metrics(num_classes) for s in STAGES}
+        )
+        self.test_confusion = confusion_matrix(num_classes)
+        self.embedding_coverage: dict[str, float] = {}
+        self.model.embedding.weight.requires_grad_(not (freeze_embeddings and vectors))
+
+    def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
+        return self.model(tokens, lengths)
+
+    def setup(self, stage: str) -> None:
+        if stage == "fit" and self.hparams.vectors and not self.embedding_coverage:
+            self.load_vectors(self.trainer.datamodule)
+
+    def load_vectors(self, datamodule: Any) -> None:
+        """Copies pretrained vectors for the data module's vocabulary into the embedding."""
+        from lightning_nlp.vectors import build_embedding_matrix, load_vectors
+
+        vectors = load_vectors(self.hparams.vectors, self.hparams.vectors_format)
+        matrix, coverage = build_embedding_matrix(
+            vectors, datamodule.vocab, self.hparams.embed_dim, datamodule.corpus.token_counts
+        )
+        with torch.no_grad():
+            self.model.embedding.weight.copy_(matrix)
+        self.embedding_coverage = coverage.as_dict()
+        log.info("word vectors: %s", coverage)
+        if self.logger is not None:
+            self.logger.log_hyperparams(
+                {f"vectors/{k}": v for k, v in self.embedding_coverage.items()}
+            )
+
+    def _step(self, batch: TextBatch, stage: str) -> Tensor:
+        logits = self.model(batch.tokens, batch.lengths)  # (B, C)
+        loss = F.cross_entropy(logits, batch.labels)
+        predictions = logits.argmax(-1)  # (B,)
+        metrics = self.metrics[f"{stage}_metrics"]
+        metrics.update(predictions, batch.labels)
+        if stage == "test":
+            self.test_confusion.update(predictions, batch.labels)
+        size = len(batch.labels)
+        self.log(
+            f"{stage}/loss",
+            loss,
+            on_step=stage == "train",
+            on_epoch=True,
+            batch_size=size,
+            prog_bar=stage != "test",
+            sync_dist=stage != "train",
+        )
+        self.log_dict(
+            {f"{stage}/{k}": v for k, v in metrics.items() if k != "acc"},
+            on_step=False,
+            on_epoch=True,
+            batch_size=size,
+            prog_bar=False,
+        )
+        self.log(
+            f"{stage}/acc",
+            metrics["acc"],
+            on_step=False,
+            on_epoch=True,
+            prog_bar=True,
+            batch_size=size,
+        )
+        return loss
+
+    def training_step(self, batch: TextBatch, batch_idx: int) -> Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: TextBatch, batch_idx: int) -> Tensor:
+        return self._step(batch, "val")
+
+    def test_step(self, batch: TextBatch, batch_idx: int) -> Tensor:
+        return self._step(batch, "test")
+
+    def predict_step(self, batch: TextBatch, batch_idx: int) -> dict[str, Tensor]:
+        probs = self.model(batch.tokens, batch.lengths).softmax(-1)  # (B, C)
+        return {"index": batch.index, "probs": probs}
+
+    def on_test_epoch_end(self) -> None:
+        matrix = self.test_confusion.compute().cpu().numpy()
+        self.test_confusion.reset()
+        datamodule = getattr(self.trainer, "datamodule", None)
+        names = getattr(datamodule, "label_names", None) or [str(i) for i in range(len(matrix))]
+        report = classification_report(matrix, names)
+        self.test_report = report
+        if not self.trainer.is_global_zero:
+            return
+        rank_zero_info(f"\nTest classification report\n{report}\n")
+        figure = plot_confusion_matrix(matrix, names, "test confusion matrix")
+        folder = Path(self.trainer.log_dir or self.trainer.default_root_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        figure.savefig(folder / "test_confusion_matrix.png", dpi=120)
+        (folder / "test_report.txt").write_text(report + "\n")
+        experiment = getattr(self.logger, "experiment", None)
+        if self.logger is not None and type(self.logger).__name__ == "WandbLogger":
+            import wandb
+
+            experiment.log(
+                {
+                    "test/confusion_matrix": wandb.Image(figure),
+                    "test/report": wandb.Html(f"<pre>{report}</pre>"),
+                }
+            )
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)
+
+    def configure_optimizers(self) -> Any:
+        parameters = [p for p in self.parameters() if p.requires_grad]
+        optimizer = self.optimizer(parameters)
+        if self.lr_scheduler is None:
+            return optimizer
+        return {"optimizer": optimizer, "lr_scheduler": self.lr_scheduler(optimizer)}
