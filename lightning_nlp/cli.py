@@ -1,4 +1,4 @@
-"""`lightning-nlp`: LightningCLI subcommands fit/validate/test/predict, plus `generate`."""
+"""`lightning-nlp`: LightningCLI subcommands fit/validate/test/predict, plus generate, train-vectors, baseline."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ def main(args: list[str] | None = None) -> None:
         from lightning_nlp.generate import generate_cli
 
         generate_cli(argv[1:])
+        return
+    if argv and argv[0] in ("train-vectors", "baseline"):
+        from lightning_nlp.commands import baseline_command, train_vectors_command
+
+        command = train_vectors_command if argv[0] == "train-vectors" else baseline_command
+        command(argv[1:])
         return
     run_cli(args)
 
