@@ -27,7 +27,14 @@ def _parser(description: str) -> ArgumentParser:
     parser = ArgumentParser(description=description)
     parser.add_argument("--config", action=ActionConfigFile)
     parser.add_subclass_arguments(ClassificationDataModule, "data", required=True)
-    for ignored in ("trainer", "model", "seed_everything", "optimizer", "lr_scheduler", "ckpt_path"):
+    for ignored in (
+        "trainer",
+        "model",
+        "seed_everything",
+        "optimizer",
+        "lr_scheduler",
+        "ckpt_path",
+    ):
         parser.add_argument(f"--{ignored}", type=Any, default=None, help="ignored")
     return parser
 
@@ -46,8 +53,12 @@ def _train_tokens(datamodule: ClassificationDataModule) -> list[list[str]]:
 def train_vectors_command(args: list[str]) -> Path:
     """Trains Word2Vec or FastText on a data module's training texts and saves the vectors."""
     parser = _parser("Train word vectors with gensim on a corpus's training texts.")
-    parser.add_argument("--output", type=str, required=True,
-                        help="a .txt/.vec file (word2vec text format) or .kv (gensim)")
+    parser.add_argument(
+        "--output",
+        type=str,
+        required=True,
+        help="a .txt/.vec file (word2vec text format) or .kv (gensim)",
+    )
     parser.add_class_arguments(_TrainVectors, "vectors")
     datamodule, config = _datamodule(parser, args)
     options = config.vectors.as_dict()
@@ -111,8 +122,10 @@ def baseline_command(args: list[str]) -> dict[str, Any]:
     datamodule, config = _datamodule(parser, args)
     vectors = load_vectors(config.vectors, config.vectors_format)
     corpus, vocab = datamodule.corpus, datamodule.vocab
-    features = {s: mean_vectors([vocab.decode(d) for d in corpus.documents[s]], vectors)
-                for s in ("train", "test")}
+    features = {
+        s: mean_vectors([vocab.decode(d) for d in corpus.documents[s]], vectors)
+        for s in ("train", "test")
+    }
     classifier = LogisticRegression(C=config.C, max_iter=2000)
     classifier.fit(features["train"], corpus.labels["train"])
     predicted = classifier.predict(features["test"])
@@ -120,8 +133,11 @@ def baseline_command(args: list[str]) -> dict[str, Any]:
     matrix = np.zeros((datamodule.num_classes,) * 2, dtype=np.int64)
     np.add.at(matrix, (truth, predicted), 1)
     report = classification_report(matrix, datamodule.label_names)
-    result = {"test/acc": float((predicted == truth).mean()), "test_docs": len(truth),
-              "vectors": config.vectors}
+    result = {
+        "test/acc": float((predicted == truth).mean()),
+        "test_docs": len(truth),
+        "vectors": config.vectors,
+    }
     print(report)  # noqa: T201
     print(json.dumps(result))  # noqa: T201
     return result

@@ -62,13 +62,12 @@ def _plain_argv(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["lightning-nlp"])
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: str(p.relative_to(ROOT / "configs")))
-def test_every_config_parses(config, tiny_corpus, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    cli = run_cli(
-        [
-            "--config",
-            str(config),
+def _config_data(config: Path, tmp_path: Path, tiny_corpus: Path) -> list[str]:
+    """Arguments that point a config at a small fixture in its corpus's real format."""
+    from tests.data import corpus_fixtures as fx
+
+    if config.parent.name == "lm":
+        return [
             "--data.data_dir",
             str(tiny_corpus),
             "--data.train_file",
@@ -77,12 +76,35 @@ def test_every_config_parses(config, tiny_corpus, tmp_path, monkeypatch):
             "valid.txt",
             "--data.test_file",
             "test.txt",
-            "--data.cache_dir",
-            str(tmp_path / "cache"),
-        ],
-        run=False,
-    )
+        ]
+    writers = {
+        "sst2": fx.write_sst2,
+        "trec": fx.write_trec,
+        "newsgroups6": fx.write_newsgroups_tar,
+        "gnad": fx.write_gnad,
+        "imdb": fx.write_imdb_tar,
+        "csv": fx.write_csv,
+    }
+    if config.stem.startswith("embedded"):
+        return ["--data.num_docs", "200"]
+    writer = writers[config.stem.split("_")[0]]
+    return ["--data.data_dir", str(writer(tmp_path / "data"))]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: str(p.relative_to(ROOT / "configs")))
+def test_every_config_parses(config, tiny_corpus, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = [
+        "--config",
+        str(config),
+        *_config_data(config, tmp_path, tiny_corpus),
+        "--data.cache_dir",
+        str(tmp_path / "cache"),
+    ]
+    cli = run_cli(args, run=False)
     assert cli.model.hparams.vocab_size == cli.datamodule.vocab_size
+    if hasattr(cli.datamodule, "num_classes"):
+        assert cli.model.hparams.num_classes == cli.datamodule.num_classes >= 2
 
 
 def test_fit_then_generate_end_to_end(tiny_corpus, tmp_path):

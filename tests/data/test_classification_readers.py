@@ -1,0 +1,144 @@
+import json
+from collections import Counter
+
+import pytest
+
+from lightning_nlp.data.gnad import GNADDataModule
+from lightning_nlp.data.imdb import IMDbDataModule
+from lightning_nlp.data.imdb_sample import IMDbSampleDataModule
+from lightning_nlp.data.io import CorpusError
+from lightning_nlp.data.newsgroups import NewsgroupsDataModule, six_way
+from lightning_nlp.data.sst2 import SST2DataModule
+from lightning_nlp.data.table_files import TableFilesDataModule, read_table
+from lightning_nlp.data.trec import TRECDataModule
+from tests.data import corpus_fixtures as fx
+
+
+def _sizes(dm):
+    return {split: len(docs) for split, docs in dm.corpus.documents.items()}
+
+
+def test_sst2_stsa_and_glue_layouts(tmp_path):
+    dm = SST2DataModule(str(fx.write_sst2(tmp_path / "sst")), cache_dir=str(tmp_path / "c"))
+    assert dm.label_names == ["negative", "positive"] and _sizes(dm) == {
+        "train": 60,
+        "valid": 60,
+        "test": 60,
+    }
+    glue = tmp_path / "glue"
+    glue.mkdir()
+    rows = ["sentence\tlabel"] + [
+        f"a {'good' if i % 2 else 'bad'} film\t{i % 2}" for i in range(20)
+    ]
+    for name in ("train.tsv", "dev.tsv"):
+        (glue / name).write_text("\n".join(rows) + "\n")
+    dm = SST2DataModule(str(glue), cache_dir=str(tmp_path / "c"), val_fraction=0.2)
+    assert _sizes(dm) == {"train": 16, "valid": 4, "test": 20}
+
+
+def test_trec_is_latin1_with_coarse_or_fine_labels(tmp_path):
+    folder = fx.write_trec(tmp_path / "trec")
+    coarse = TRECDataModule(str(folder), cache_dir=str(tmp_path / "c"))
+    assert coarse.label_names == ["HUM", "LOC", "NUM"]
+    assert "Zürich" in coarse.vocab
+    fine = TRECDataModule(str(folder), fine=True, cache_dir=str(tmp_path / "c"))
+    assert fine.label_names == ["HUM:ind", "LOC:city", "NUM:dist"]
+
+
+def test_trec_malformed_line(tmp_path):
+    folder = fx.write_trec(tmp_path / "trec")
+    with open(folder / "train_5500.label", "ab") as handle:
+        handle.write(b"NOLABEL what is this ?\n")
+    with pytest.raises(CorpusError, match=r"train_5500.label:61: expected 'COARSE:fine"):
+        TRECDataModule(str(folder), cache_dir=str(tmp_path / "c")).corpus
+
+
+def test_imdb_tarball_and_unsup(tmp_path):
+    dm = IMDbDataModule(str(fx.write_imdb_tar(tmp_path / "imdb")), cache_dir=str(tmp_path / "c"))
+    sizes = _sizes(dm)
+    assert sizes["train"] + sizes["valid"] == 24 and sizes["test"] == 24
+    assert "<br" not in " ".join(dm.vocab.itos)
+    assert len(dm.unsup_texts()) == 12
+
+
+def test_newsgroups_local_archive_six_way_and_stripping(tmp_path):
+    folder = fx.write_newsgroups_tar(tmp_path / "ng")
+    dm = NewsgroupsDataModule(str(folder), six_classes=True, cache_dir=str(tmp_path / "c"))
+    assert dm.label_names == ["comp", "misc", "politics", "rec", "religion", "sci"]
+    assert "someone@example.com" not in dm.vocab and "quoted" not in dm.vocab
+    assert six_way("soc.religion.christian") == "religion"
+    assert six_way("talk.politics.mideast") == "politics"
+    twenty = NewsgroupsDataModule(str(folder), cache_dir=str(tmp_path / "c"))
+    assert twenty.num_classes == 7
+
+
+def test_gnad_semicolon_quote_csv(tmp_path):
+    dm = GNADDataModule(str(fx.write_gnad(tmp_path / "gnad")), cache_dir=str(tmp_path / "c"))
+    assert dm.label_names == ["Kultur", "Sport", "Web"]
+    assert "Umlauten" in dm.vocab and "äöü" in dm.vocab
+
+
+def test_imdb_sample_uses_is_valid(tmp_path):
+    dm = IMDbSampleDataModule(
+        str(fx.write_imdb_sample(tmp_path / "s")), cache_dir=str(tmp_path / "c")
+    )
+    assert _sizes(dm)["test"] == 8
+
+
+def test_generic_csv_tsv_jsonl(tmp_path):
+    folder = fx.write_csv(tmp_path / "mine")
+    dm = TableFilesDataModule(str(folder), cache_dir=str(tmp_path / "c"))
+    assert dm.label_names == ["neg", "pos"]
+    (tmp_path / "x.jsonl").write_text(json.dumps({"body": "hi there", "y": 1}) + "\n")
+    assert read_table(tmp_path / "x.jsonl", "body", "y").labels == ["1"]
+    (tmp_path / "x.tsv").write_text("text\tlabel\nhello\ta\n")
+    assert read_table(tmp_path / "x.tsv", "text", "label").texts == ["hello"]
+
+
+def test_bad_rows_name_file_and_line(tmp_path):
+    (tmp_path / "bad.csv").write_text("text,label\nfine,a\ntoo,many,fields\n")
+    with pytest.raises(CorpusError, match=r"bad.csv:3: expected 2 fields, found 3"):
+        read_table(tmp_path / "bad.csv", "text", "label")
+    with pytest.raises(CorpusError, match=r"bad.csv:1: no column 'body'"):
+        read_table(tmp_path / "bad.csv", "body", "label")
+    (tmp_path / "bad.jsonl").write_text('{"text": "a", "label": "x"}\n{not json\n')
+    with pytest.raises(CorpusError, match=r"bad.jsonl:2: bad JSON line"):
+        read_table(tmp_path / "bad.jsonl", "text", "label")
+
+
+def test_unknown_label_in_test_is_an_error(tmp_path):
+    folder = fx.write_csv(tmp_path / "mine")
+    with open(folder / "test.csv", "a") as handle:
+        handle.write('999,"a new kind",surprise\n')
+    with pytest.raises(
+        CorpusError, match=r"test.csv:42: label 'surprise' does not occur in the training data"
+    ):
+        TableFilesDataModule(str(folder), cache_dir=str(tmp_path / "c")).corpus
+
+
+def test_empty_documents_are_counted_not_fatal(tmp_path):
+    folder = fx.write_csv(tmp_path / "mine")
+    with open(folder / "train.csv", "a") as handle:
+        handle.write('100,"   ",pos\n101,"",neg\n')
+    dm = TableFilesDataModule(str(folder), cache_dir=str(tmp_path / "c"), val_fraction=0.1)
+    corpus = dm.corpus
+    assert corpus.skipped_empty["train"] + corpus.skipped_empty["valid"] == 2
+    assert all(len(doc) > 0 for docs in corpus.documents.values() for doc in docs)
+
+
+def test_missing_corpus_files(tmp_path):
+    with pytest.raises(CorpusError, match="found neither stsa.binary.train nor train.tsv"):
+        SST2DataModule(str(tmp_path), cache_dir=str(tmp_path / "c")).corpus
+    with pytest.raises(CorpusError, match=r"aclImdb_v1.tar.gz: file not found"):
+        IMDbDataModule(str(tmp_path / "nothing"), cache_dir=str(tmp_path / "c")).corpus
+
+
+def test_stratified_split_is_seeded_and_balanced():
+    from lightning_nlp.data.labeled_texts import stratified_split
+
+    labels = ["a"] * 80 + ["b"] * 20
+    kept, held = stratified_split(labels, 0.1, seed=3)
+    assert Counter(labels[i] for i in held) == {"a": 8, "b": 2}
+    assert sorted([*kept, *held]) == list(range(100))
+    assert stratified_split(labels, 0.1, seed=3)[1].tolist() == held.tolist()
+    assert stratified_split(labels, 0.1, seed=4)[1].tolist() != held.tolist()
