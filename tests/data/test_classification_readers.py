@@ -126,7 +126,11 @@ def test_empty_documents_are_counted_not_fatal(tmp_path):
     assert all(len(doc) > 0 for docs in corpus.documents.values() for doc in docs)
 
 
-def test_missing_corpus_files(tmp_path):
+def test_missing_corpus_files(tmp_path, monkeypatch):
+    import lightning_nlp.data.imdb as imdb
+    from lightning_nlp.data.download import Source
+
+    monkeypatch.setattr(imdb, "SOURCE", Source("http://127.0.0.1:9/aclImdb_v1.tar.gz"))
     with pytest.raises(CorpusError, match="found neither stsa.binary.train nor train.tsv"):
         SST2DataModule(str(tmp_path), cache_dir=str(tmp_path / "c")).corpus
     with pytest.raises(CorpusError, match=r"aclImdb_v1.tar.gz: file not found"):
