@@ -50,24 +50,44 @@ def main() -> None:
     args = parser.parse_args()
     result = {"benchmark": "imdb_batching", "batch_size": args.batch_size}
     for max_len in (None, 400):
-        dm = IMDbDataModule(args.data_dir, max_len=max_len, max_vocab=30000,
-                            batch_size=args.batch_size)
+        dm = IMDbDataModule(
+            args.data_dir, max_len=max_len, max_vocab=30000, batch_size=args.batch_size
+        )
         lengths = np.array([len(d) for d in dm.corpus.documents["train"]])
         sortish = SortishBatchSampler(lengths, args.batch_size, shuffle=True).batches()
         shuffled = np.random.default_rng(0).permutation(len(lengths))
-        random_batches = [shuffled[i : i + args.batch_size] for i in range(0, len(shuffled), args.batch_size)]
+        random_batches = [
+            shuffled[i : i + args.batch_size] for i in range(0, len(shuffled), args.batch_size)
+        ]
         tag = "full" if max_len is None else f"max{max_len}"
         result[f"padding_efficiency_sortish_{tag}"] = round(efficiency(lengths, sortish), 4)
         result[f"padding_efficiency_random_{tag}"] = round(efficiency(lengths, random_batches), 4)
     torch.manual_seed(0)
-    task = TextClassifierTask(dm.vocab_size, dm.num_classes, dm.pad_id, "lstm", 200, 128,
-                              bidirectional=True, pooling="max", dropout=0.5)
+    task = TextClassifierTask(
+        dm.vocab_size,
+        dm.num_classes,
+        dm.pad_id,
+        "lstm",
+        200,
+        128,
+        bidirectional=True,
+        pooling="max",
+        dropout=0.5,
+    )
     clock = _Clock(warmup=5)
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = pl.Trainer(max_epochs=1, limit_train_batches=args.steps + 5, accelerator="cpu",
-                             logger=pl.loggers.CSVLogger(tmp), enable_checkpointing=False,
-                             callbacks=[clock], num_sanity_val_steps=0, limit_val_batches=0,
-                             enable_model_summary=False, default_root_dir=tmp)
+        trainer = pl.Trainer(
+            max_epochs=1,
+            limit_train_batches=args.steps + 5,
+            accelerator="cpu",
+            logger=pl.loggers.CSVLogger(tmp),
+            enable_checkpointing=False,
+            callbacks=[clock],
+            num_sanity_val_steps=0,
+            limit_val_batches=0,
+            enable_model_summary=False,
+            default_root_dir=tmp,
+        )
         trainer.fit(task, dm)
     result["bilstm_train_docs_per_s"] = round(clock.docs / (clock.stop - clock.start), 1)
     result["bilstm_steps_timed"] = args.steps

@@ -59,7 +59,7 @@ def train_vectors_command(args: list[str]) -> Path:
         required=True,
         help="a .txt/.vec file (word2vec text format) or .kv (gensim)",
     )
-    parser.add_class_arguments(_TrainVectors, "vectors")
+    parser.add_function_arguments(train_vectors, "vectors", skip={"documents"})
     datamodule, config = _datamodule(parser, args)
     options = config.vectors.as_dict()
     vectors = train_vectors(_train_tokens(datamodule), **options)
@@ -74,31 +74,6 @@ def train_vectors_command(args: list[str]) -> Path:
     os.replace(tmp, output)
     print(json.dumps({"output": str(output), "words": len(vectors), "dim": vectors.vector_size}))  # noqa: T201
     return output
-
-
-class _TrainVectors:
-    """Options of `train_vectors`, as a signature jsonargparse can read."""
-
-    def __init__(
-        self,
-        model: str = "word2vec",
-        dim: int = 100,
-        window: int = 5,
-        min_count: int = 2,
-        epochs: int = 5,
-        workers: int = 2,
-        seed: int = 0,
-    ) -> None:
-        """
-        Args:
-            model: "word2vec" or "fasttext".
-            dim: vector size.
-            window: context window.
-            min_count: ignore rarer words.
-            epochs: passes over the corpus.
-            workers: threads.
-            seed: random seed.
-        """
 
 
 def mean_vectors(documents: list[list[str]], vectors: Any) -> np.ndarray:

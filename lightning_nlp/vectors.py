@@ -168,7 +168,18 @@ def train_vectors(
     workers: int = 2,
     seed: int = 0,
 ) -> KeyedVectors:
-    """Trains Word2Vec (skip-gram) or FastText with gensim on tokenised documents."""
+    """Trains Word2Vec (skip-gram) or FastText with gensim on tokenised documents.
+
+    Args:
+        documents: token lists.
+        model: "word2vec", or "fasttext" (adds character n-gram vectors for unknown words).
+        dim: vector size.
+        window: context window on each side.
+        min_count: ignore words rarer than this.
+        epochs: passes over the documents.
+        workers: training threads.
+        seed: random seed (exact repeats also need workers=1).
+    """
     from gensim.models import FastText, Word2Vec
     from gensim.models.callbacks import CallbackAny2Vec
     from tqdm.auto import tqdm

@@ -57,9 +57,15 @@ def test_lstm_language_model_notebook_on_wikitext2(tmp_path):
 
 
 def test_classic_classifiers_notebook_runs_on_tiny_data(tmp_path):
-    notebook = _run("classic_classifiers.ipynb", tmp_path, {
-        "LNLP_NB_NUM_DOCS": "300", "LNLP_NB_EPOCHS": "1", "LNLP_NB_WORK_DIR": str(tmp_path / "w"),
-    })
+    notebook = _run(
+        "classic_classifiers.ipynb",
+        tmp_path,
+        {
+            "LNLP_NB_NUM_DOCS": "300",
+            "LNLP_NB_EPOCHS": "1",
+            "LNLP_NB_WORK_DIR": str(tmp_path / "w"),
+        },
+    )
     outputs = "".join(o.get("text", "") for cell in notebook.cells for o in cell.get("outputs", []))
     assert "identical: True" in outputs and "gru" in outputs and "macro avg" in outputs
 
@@ -67,6 +73,12 @@ def test_classic_classifiers_notebook_runs_on_tiny_data(tmp_path):
 @pytest.mark.slow
 def test_classic_classifiers_notebook_on_sst2(tmp_path):
     data = shared_corpus("sst2")
-    _run("classic_classifiers.ipynb", tmp_path, {
-        "LNLP_NB_SST2_DIR": str(data), "LNLP_NB_EPOCHS": "1", "LNLP_NB_WORK_DIR": str(tmp_path),
-    })
+    _run(
+        "classic_classifiers.ipynb",
+        tmp_path,
+        {
+            "LNLP_NB_SST2_DIR": str(data),
+            "LNLP_NB_EPOCHS": "1",
+            "LNLP_NB_WORK_DIR": str(tmp_path),
+        },
+    )

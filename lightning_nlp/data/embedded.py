@@ -35,6 +35,10 @@ def write_embedded_corpus(folder: str | Path, num_docs: int = 6000, seed: int = 
     return folder
 
 
+def _default_dir(cache_dir: str | None, num_docs: int, seed: int) -> str:
+    return str(Path(cache_dir or default_cache_dir()) / f"embedded-n{num_docs}-s{seed}")
+
+
 class EmbeddedLMDataModule(TextFilesLMDataModule):
     """Language modelling on the embedded synthetic reviews; needs no download.
 
@@ -53,9 +57,7 @@ class EmbeddedLMDataModule(TextFilesLMDataModule):
         tokenizer: TokenizerName = "nltk",
         **kwargs: Any,
     ) -> None:
-        if data_dir is None:
-            cache = kwargs.get("cache_dir") or default_cache_dir()
-            data_dir = str(Path(cache) / f"embedded-n{num_docs}-s{corpus_seed}")
+        data_dir = data_dir or _default_dir(kwargs.get("cache_dir"), num_docs, corpus_seed)
         super().__init__(data_dir, tokenizer=tokenizer, **kwargs)
         self.num_docs = num_docs
         self.corpus_seed = corpus_seed
@@ -83,9 +85,7 @@ class EmbeddedClassificationDataModule(ClassificationDataModule):
         tokenizer: TokenizerName = "nltk",
         **kwargs: Any,
     ) -> None:
-        if data_dir is None:
-            cache = kwargs.get("cache_dir") or default_cache_dir()
-            data_dir = str(Path(cache) / f"embedded-n{num_docs}-s{corpus_seed}")
+        data_dir = data_dir or _default_dir(kwargs.get("cache_dir"), num_docs, corpus_seed)
         super().__init__(data_dir, tokenizer=tokenizer, **kwargs)
         self.num_docs = num_docs
         self.corpus_seed = corpus_seed
