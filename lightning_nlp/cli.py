@@ -18,6 +18,12 @@ class LightningNLPCLI(LightningCLI):
         for name in ("vocab_size", "num_classes", "pad_id"):
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
 
+    def before_fit(self) -> None:
+        """Records the run's seed with the experiment logger (config.yaml holds it too)."""
+        if self.trainer.logger is not None:
+            seed = self._get(self.config, "seed_everything")
+            self.trainer.logger.log_hyperparams({"seed_everything": seed})
+
 
 def run_cli(args: list[str] | None = None, run: bool = True) -> LightningNLPCLI:
     """Builds the CLI from `args` (default: the command line)."""
