@@ -25,3 +25,10 @@ def default_logger_config(save_dir: str = "runs", project: str = "lightning-nlp"
         "class_path": "pytorch_lightning.loggers.WandbLogger",
         "init_args": {"project": project, "save_dir": save_dir, "offline": offline},
     }
+
+
+def run_dir(trainer: Any) -> Path:
+    """Folder for a run's files: the logger's versioned folder (CSV, TensorBoard), else the
+    trainer's `default_root_dir` (W&B keeps its own files in its run folder)."""
+    folder = getattr(trainer.logger, "log_dir", None) or trainer.default_root_dir
+    return Path(folder)

@@ -19,6 +19,7 @@ from lightning_nlp.data.labeled_texts import LabeledTexts, stratified_split
 from lightning_nlp.data.token_cache import TokenTable, tokenize_cached
 from lightning_nlp.data.tokenize import TokenizerName
 from lightning_nlp.data.vocab import Vocab
+from lightning_nlp.loggers import run_dir
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "valid", "test")
@@ -161,7 +162,7 @@ class ClassificationDataModule(pl.LightningDataModule):
             self._datasets["predict"] = self._predict_dataset()
 
     def _save_maps(self) -> None:
-        folder = Path(self.trainer.log_dir or self.trainer.default_root_dir)
+        folder = run_dir(self.trainer)
         if self.trainer.is_global_zero:
             self.vocab.save(folder / "vocab.json")
             atomic_write_text(folder / "labels.json", json.dumps(self.label_names))

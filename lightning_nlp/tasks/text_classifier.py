@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any, Literal
 
 import pytorch_lightning as pl
@@ -14,6 +13,7 @@ from pytorch_lightning.utilities import rank_zero_info
 from torch import Tensor
 
 from lightning_nlp.data.classification_dataset import TextBatch
+from lightning_nlp.loggers import run_dir
 from lightning_nlp.metrics.classification import (
     classification_metrics,
     classification_report,
@@ -183,7 +183,7 @@ class TextClassifierTask(pl.LightningModule):
             return
         rank_zero_info(f"\nTest classification report\n{report}\n")
         figure = plot_confusion_matrix(matrix, names, "test confusion matrix")
-        folder = Path(self.trainer.log_dir or self.trainer.default_root_dir)
+        folder = run_dir(self.trainer)
         folder.mkdir(parents=True, exist_ok=True)
         figure.savefig(folder / "test_confusion_matrix.png", dpi=120)
         (folder / "test_report.txt").write_text(report + "\n")
