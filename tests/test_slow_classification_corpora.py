@@ -1,0 +1,32 @@
+"""The readers on the real corpora in ../shared/data (opt in with --runslow)."""
+
+import pytest
+
+from lightning_nlp.data.imdb_sample import IMDbSampleDataModule
+from lightning_nlp.data.sst2 import SST2DataModule
+from lightning_nlp.data.trec import TRECDataModule
+from tests.conftest import shared_corpus
+
+
+@pytest.mark.slow
+def test_sst2_sizes(tmp_path):
+    dm = SST2DataModule(str(shared_corpus("sst2")), cache_dir=str(tmp_path))
+    sizes = {s: len(d) + dm.corpus.skipped_empty[s] for s, d in dm.corpus.documents.items()}
+    assert sizes == {"train": 6920, "valid": 872, "test": 1821}
+
+
+@pytest.mark.slow
+def test_trec_latin1_coarse_and_fine(tmp_path):
+    coarse = TRECDataModule(str(shared_corpus("trec")), cache_dir=str(tmp_path))
+    assert coarse.label_names == ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
+    assert len(coarse.corpus.documents["test"]) == 500
+    assert sum(len(coarse.corpus.documents[s]) for s in ("train", "valid")) == 5452
+    fine = TRECDataModule(str(shared_corpus("trec")), fine=True, cache_dir=str(tmp_path))
+    assert 45 <= fine.num_classes <= 50
+
+
+@pytest.mark.slow
+def test_imdb_sample(tmp_path):
+    dm = IMDbSampleDataModule(str(shared_corpus("imdb_sample")), cache_dir=str(tmp_path))
+    assert len(dm.corpus.documents["test"]) == 200
+    assert dm.label_names == ["negative", "positive"]
