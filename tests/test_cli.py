@@ -165,7 +165,12 @@ def test_resume_from_checkpoint(tiny_corpus, tmp_path, monkeypatch):
     metrics = (tmp_path / "csv").rglob("metrics.csv")
     assert any("val/ppl" in path.read_text() for path in metrics)
     hparams = "".join(p.read_text() for p in (tmp_path / "csv").rglob("hparams.yaml"))
-    for key in ("data/files", "data/corpus_fingerprint", "data/vocab_fingerprint", "seed_everything"):
+    for key in (
+        "data/files",
+        "data/corpus_fingerprint",
+        "data/vocab_fingerprint",
+        "seed_everything",
+    ):
         assert key in hparams
 
 

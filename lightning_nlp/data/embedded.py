@@ -35,18 +35,15 @@ def write_embedded_corpus(folder: str | Path, num_docs: int = 6000, seed: int = 
     return folder
 
 
-def _default_dir(cache_dir: str | None, num_docs: int, seed: int) -> str:
-    return str(Path(cache_dir or default_cache_dir()) / f"embedded-n{num_docs}-s{seed}")
-
-
-class EmbeddedLMDataModule(TextFilesLMDataModule):
-    """Language modelling on the embedded synthetic reviews; needs no download.
+class _EmbeddedCorpus:
+    """Shared constructor: where the synthetic reviews are written and which ones they are.
 
     Args:
         data_dir: where the generated files go (default: a folder in the cache directory).
         num_docs: number of reviews, about 50 tokens each.
         corpus_seed: seed of the review generator.
-        **kwargs: as for `TextFilesLMDataModule`.
+        tokenizer: tokeniser name.
+        **kwargs: as for the data module this is mixed into.
     """
 
     def __init__(
@@ -57,38 +54,23 @@ class EmbeddedLMDataModule(TextFilesLMDataModule):
         tokenizer: TokenizerName = "nltk",
         **kwargs: Any,
     ) -> None:
-        data_dir = data_dir or _default_dir(kwargs.get("cache_dir"), num_docs, corpus_seed)
+        cache = Path(kwargs.get("cache_dir") or default_cache_dir())
+        data_dir = data_dir or str(cache / f"embedded-n{num_docs}-s{corpus_seed}")
         super().__init__(data_dir, tokenizer=tokenizer, **kwargs)
         self.num_docs = num_docs
         self.corpus_seed = corpus_seed
+
+
+class EmbeddedLMDataModule(_EmbeddedCorpus, TextFilesLMDataModule):
+    """Language modelling on the embedded synthetic reviews; needs no download."""
 
     def split_files(self) -> dict[str, Path]:
         write_embedded_corpus(self.data_dir, self.num_docs, self.corpus_seed)
         return super().split_files()
 
 
-class EmbeddedClassificationDataModule(ClassificationDataModule):
-    """Sentiment classification of the embedded synthetic reviews; needs no download.
-
-    Args:
-        data_dir: where the generated files go (default: a folder in the cache directory).
-        num_docs: number of reviews.
-        corpus_seed: seed of the review generator.
-        **kwargs: as for `ClassificationDataModule`.
-    """
-
-    def __init__(
-        self,
-        data_dir: str | None = None,
-        num_docs: int = 6000,
-        corpus_seed: int = 0,
-        tokenizer: TokenizerName = "nltk",
-        **kwargs: Any,
-    ) -> None:
-        data_dir = data_dir or _default_dir(kwargs.get("cache_dir"), num_docs, corpus_seed)
-        super().__init__(data_dir, tokenizer=tokenizer, **kwargs)
-        self.num_docs = num_docs
-        self.corpus_seed = corpus_seed
+class EmbeddedClassificationDataModule(_EmbeddedCorpus, ClassificationDataModule):
+    """Sentiment classification of the embedded synthetic reviews; needs no download."""
 
     def read_splits(self) -> dict[str, LabeledTexts]:
         write_embedded_corpus(self.data_dir, self.num_docs, self.corpus_seed)
