@@ -121,6 +121,13 @@ class ClassificationDataModule(pl.LightningDataModule):
                 raise CorpusError(f"{self.data_dir}: the {split} split has no documents")
         label_names = sorted(set(splits["train"].labels))
         label_ids = {name: i for i, name in enumerate(label_names)}
+        for split in ("valid", "test"):
+            for label, origin in zip(splits[split].labels, splits[split].origins):
+                if label not in label_ids:
+                    raise CorpusError(
+                        f"{origin}: label {label!r} does not occur in the training data "
+                        f"(known labels: {label_names})"
+                    )
         tables = {
             split: tokenize_cached(
                 splits[split].texts, hp.tokenizer, hp.cache_dir, desc=f"tokenizing {split}"
@@ -131,12 +138,6 @@ class ClassificationDataModule(pl.LightningDataModule):
         vocab = Vocab.build(counts, max_size=hp.max_vocab, min_freq=hp.min_freq)
         documents, labels, skipped = {}, {}, {}
         for split in SPLITS:
-            for label, origin in zip(splits[split].labels, splits[split].origins):
-                if label not in label_ids:
-                    raise CorpusError(
-                        f"{origin}: label {label!r} does not occur in the training data "
-                        f"(known labels: {label_names})"
-                    )
             docs = _split_documents(tables[split], vocab, hp.max_len)
             keep = [i for i, doc in enumerate(docs) if len(doc)]
             skipped[split] = len(docs) - len(keep)
