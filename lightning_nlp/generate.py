@@ -31,7 +31,10 @@ def load_language_model(ckpt_path: str | Path) -> tuple[LanguageModelTask, Vocab
     )
     if data_state is None:
         raise CorpusError(f"{path}: holds no vocabulary; was it written by a language-model fit?")
-    task = LanguageModelTask.load_from_checkpoint(path, map_location="cpu", weights_only=True)
+    # the checkpoint is already in memory: build the task from its hyperparameters, not a re-read
+    hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if not k.startswith("_")}
+    task = LanguageModelTask(**hparams)
+    task.load_state_dict(checkpoint["state_dict"])
     vocab = Vocab(data_state["vocab"])
     if task.hparams.vocab_size != len(vocab):
         raise CorpusError(f"{path}: model has {task.hparams.vocab_size} tokens, vocab {len(vocab)}")

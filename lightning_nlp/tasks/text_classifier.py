@@ -187,11 +187,10 @@ class TextClassifierTask(pl.LightningModule):
         folder.mkdir(parents=True, exist_ok=True)
         figure.savefig(folder / "test_confusion_matrix.png", dpi=120)
         (folder / "test_report.txt").write_text(report + "\n")
-        experiment = getattr(self.logger, "experiment", None)
-        if self.logger is not None and type(self.logger).__name__ == "WandbLogger":
+        if type(self.logger).__name__ == "WandbLogger":
             import wandb
 
-            experiment.log(
+            self.logger.experiment.log(
                 {
                     "test/confusion_matrix": wandb.Image(figure),
                     "test/report": wandb.Html(f"<pre>{report}</pre>"),
