@@ -1,56 +1,180 @@
-"""`lightning-nlp`: LightningCLI subcommands fit/validate/test/predict, plus generate, train-vectors, baseline."""
+"""`lightning-nlp`: LightningCLI's fit/validate/test/predict, plus generate, train-vectors, baseline.
+
+Every run writes into one folder of its own, `<default_root_dir>/version_N`, where
+`default_root_dir` defaults to `runs/<config path under configs/>`: checkpoints, the resolved
+config, the vocabulary and labels, reports and the logger's files. Two runs never share one.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
+from jsonargparse import Namespace
 from pytorch_lightning.cli import LightningCLI
 
-from lightning_nlp.loggers import default_logger_config
+from lightning_nlp.callbacks.jsonl_prediction_writer import JSONLPredictionWriter
+from lightning_nlp.checkpoints import (
+    CheckpointError,
+    check_task,
+    read_checkpoint,
+    resolve_checkpoint,
+)
+from lightning_nlp.data.io import CorpusError
+from lightning_nlp.loggers import RUN_DIR_ENV, default_logger_config, new_run_dir
+
+PROGRESS_BAR = "lightning_nlp.callbacks.progress.LogFriendlyProgressBar"
+FILE_LOGGERS = ("CSVLogger", "TensorBoardLogger")  # loggers that add name/version subfolders
+EXTRA_COMMANDS = {
+    "generate": "sample or beam-search text from a language-model checkpoint",
+    "train-vectors": "train word2vec/fastText vectors with gensim on a corpus's training texts",
+    "baseline": "mean word vector + logistic regression on a classification corpus",
+}
+HELP_EPILOG = (
+    "other subcommands, each with its own --help and the same --config YAML files: "
+    + "; ".join(f"{name}: {text}" for name, text in EXTRA_COMMANDS.items())
+)
 
 
 class LightningNLPCLI(LightningCLI):
-    """Wires data-derived sizes into the model and sets the project's trainer defaults."""
+    """Wires data-derived sizes into the model, gives each run its folder, and loads the
+    vocabulary from the checkpoint when evaluating or predicting."""
+
+    run_dir: Path
 
     def add_arguments_to_parser(self, parser) -> None:  # noqa: ANN001 (jsonargparse parser)
         # A link whose source the chosen data module lacks (num_classes for a language-model
-        # corpus) is skipped by jsonargparse, so one CLI serves every task.
-        for name in ("vocab_size", "num_classes", "pad_id"):
+        # corpus) or whose target the model lacks is skipped, so one CLI serves every task.
+        for name in ("vocab_size", "num_classes", "pad_id", "bptt"):
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
+        # `predict` writes JSON lines to stdout, or to --predictions.output FILE
+        parser.add_lightning_class_args(JSONLPredictionWriter, "predictions")
+
+    def before_instantiate_classes(self) -> None:
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        trainer = config.trainer
+        if os.environ.get(RUN_DIR_ENV):  # a rank started by this run's launching process
+            self.run_dir = Path(os.environ[RUN_DIR_ENV])
+        else:
+            self.run_dir = new_run_dir(trainer.default_root_dir or default_root(config))
+            os.environ[RUN_DIR_ENV] = str(self.run_dir)  # inherited by the ranks Lightning starts
+        trainer.default_root_dir = str(self.run_dir)
+        for logger in _as_list(trainer.logger):
+            if isinstance(logger, Namespace) and "init_args" in logger:
+                logger.init_args.save_dir = str(self.run_dir)
+                if logger.class_path.rsplit(".", 1)[-1] in FILE_LOGGERS:
+                    logger.init_args.name, logger.init_args.version = "", ""
+        callbacks = _as_list(trainer.callbacks)
+        if trainer.enable_progress_bar is not False and not any(
+            "ProgressBar" in getattr(c, "class_path", "") for c in callbacks
+        ):
+            trainer.callbacks = [
+                *callbacks,
+                Namespace(class_path=PROGRESS_BAR, init_args=Namespace()),
+            ]
+        if self.subcommand is not None and config.get("ckpt_path"):
+            self._check_checkpoint(config)
+        saved_vocab = self.run_dir / "vocab.json"
+        init_args = config.data.get("init_args", config.data)
+        if saved_vocab.is_file() and "vocab_path" in init_args and not init_args.vocab_path:
+            init_args.vocab_path = str(saved_vocab)  # written before this rank was started
+
+    def _check_checkpoint(self, config: Namespace) -> None:
+        path = resolve_checkpoint(config.ckpt_path)
+        config.ckpt_path = str(path)
+        check_task(read_checkpoint(path), _import(config.model.class_path), path)
+        init_args = config.data.get("init_args", config.data)
+        if self.subcommand != "fit" and "vocab_path" in init_args and not init_args.vocab_path:
+            init_args.vocab_path = str(
+                path
+            )  # evaluate with the vocabulary the model was trained on
+
+    def _before_run(self) -> None:
+        """Saves the data artifacts (vocabulary, labels) before any other rank starts."""
+        save = getattr(self.datamodule, "save_artifacts", None)
+        if save is not None:
+            save(self.run_dir)
 
     def before_fit(self) -> None:
-        """Records the run's seed with the experiment logger (config.yaml holds it too)."""
+        self._before_run()
         if self.trainer.logger is not None:
-            seed = self._get(self.config, "seed_everything")
+            seed = self.config[self.subcommand]["seed_everything"]
             self.trainer.logger.log_hyperparams({"seed_everything": seed})
+
+    before_validate = before_test = before_predict = _before_run
+
+
+def default_root(config: Namespace) -> Path:
+    """`runs/<path of the config under configs/, without .yaml>`, or `runs/<task name>`."""
+    paths = [Path(str(p)) for p in _as_list(config.get("config"))]
+    if not paths:
+        return Path("runs") / config.model.class_path.rsplit(".", 1)[-1].lower()
+    path = paths[-1].resolve().with_suffix("")
+    parts = path.parts
+    if "configs" in parts:
+        index = len(parts) - 1 - parts[::-1].index("configs")
+        return Path("runs", *parts[index + 1 :])
+    return Path("runs") / path.name
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None or isinstance(value, bool):
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _import(class_path: str) -> type:
+    import importlib
+
+    module, _, name = class_path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
 def run_cli(args: list[str] | None = None, run: bool = True) -> LightningNLPCLI:
-    """Builds the CLI from `args` (default: the command line)."""
-    return LightningNLPCLI(
-        subclass_mode_model=True,
-        subclass_mode_data=True,
-        trainer_defaults={"logger": default_logger_config()},
-        save_config_kwargs={"overwrite": True},
-        args=args,
-        run=run,
-    )
+    """Builds (and by default runs) the CLI from `args` (default: the command line)."""
+    try:
+        return LightningNLPCLI(
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            trainer_defaults={
+                "logger": default_logger_config(),
+                "use_distributed_sampler": False,  # the project's samplers split by rank
+                "log_every_n_steps": 20,
+                "devices": 1,  # more (DDP) only when asked: --trainer.devices N
+            },
+            save_config_kwargs={"overwrite": True},
+            parser_kwargs={"epilog": HELP_EPILOG},
+            args=args,
+            run=run,
+        )
+    finally:
+        os.environ.pop(RUN_DIR_ENV, None)
+
+
+def _extra_command(name: str) -> Callable[[list[str]], Any]:
+    if name == "generate":
+        from lightning_nlp.generate import generate_cli
+
+        return generate_cli
+    from lightning_nlp.commands import baseline_command, train_vectors_command
+
+    return train_vectors_command if name == "train-vectors" else baseline_command
 
 
 def main(args: list[str] | None = None) -> None:
+    """Entry point of `lightning-nlp`; user errors end with a message and exit status 2."""
     argv = sys.argv[1:] if args is None else args
-    if argv and argv[0] == "generate":
-        from lightning_nlp.generate import generate_cli
-
-        generate_cli(argv[1:])
-        return
-    if argv and argv[0] in ("train-vectors", "baseline"):
-        from lightning_nlp.commands import baseline_command, train_vectors_command
-
-        command = train_vectors_command if argv[0] == "train-vectors" else baseline_command
-        command(argv[1:])
-        return
-    run_cli(args)
+    try:
+        if argv and argv[0] in EXTRA_COMMANDS:
+            _extra_command(argv[0])(argv[1:])
+        else:
+            run_cli(args)  # None: LightningCLI reads sys.argv itself
+    except (CorpusError, CheckpointError, FileNotFoundError) as error:
+        print(f"lightning-nlp: error: {error}", file=sys.stderr)  # noqa: T201
+        sys.exit(2)
 
 
 if __name__ == "__main__":

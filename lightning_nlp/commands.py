@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from jsonargparse import ActionConfigFile, ArgumentParser
 
+from lightning_nlp.config_sections import IGNORED_SECTIONS
 from lightning_nlp.data.classification_datamodule import ClassificationDataModule
 from lightning_nlp.metrics.classification import classification_report
 from lightning_nlp.vectors import load_vectors, train_vectors
@@ -27,14 +28,7 @@ def _parser(description: str) -> ArgumentParser:
     parser = ArgumentParser(description=description)
     parser.add_argument("--config", action=ActionConfigFile)
     parser.add_subclass_arguments(ClassificationDataModule, "data", required=True)
-    for ignored in (
-        "trainer",
-        "model",
-        "seed_everything",
-        "optimizer",
-        "lr_scheduler",
-        "ckpt_path",
-    ):
+    for ignored in (*IGNORED_SECTIONS, "ckpt_path"):
         parser.add_argument(f"--{ignored}", type=Any, default=None, help="ignored")
     return parser
 
@@ -47,7 +41,7 @@ def _datamodule(parser: ArgumentParser, args: list[str]) -> tuple[Classification
 
 def _train_tokens(datamodule: ClassificationDataModule) -> list[list[str]]:
     vocab = datamodule.vocab
-    return [vocab.decode(doc) for doc in datamodule.corpus.documents["train"]]
+    return [vocab.decode(doc) for doc in datamodule.split("train").documents]
 
 
 def train_vectors_command(args: list[str]) -> Path:
@@ -96,15 +90,16 @@ def baseline_command(args: list[str]) -> dict[str, Any]:
     parser.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
     datamodule, config = _datamodule(parser, args)
     vectors = load_vectors(config.vectors, config.vectors_format)
-    corpus, vocab = datamodule.corpus, datamodule.vocab
+    vocab = datamodule.vocab
+    splits = {s: datamodule.split(s) for s in ("train", "test")}
     features = {
-        s: mean_vectors([vocab.decode(d) for d in corpus.documents[s]], vectors)
-        for s in ("train", "test")
+        s: mean_vectors([vocab.decode(d) for d in split.documents], vectors)
+        for s, split in splits.items()
     }
     classifier = LogisticRegression(C=config.C, max_iter=2000)
-    classifier.fit(features["train"], corpus.labels["train"])
+    classifier.fit(features["train"], splits["train"].labels)
     predicted = classifier.predict(features["test"])
-    truth = corpus.labels["test"]
+    truth = splits["test"].labels
     matrix = np.zeros((datamodule.num_classes,) * 2, dtype=np.int64)
     np.add.at(matrix, (truth, predicted), 1)
     report = classification_report(matrix, datamodule.label_names)

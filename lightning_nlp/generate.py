@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
 import torch
-from jsonargparse import CLI
+from jsonargparse import ActionConfigFile, ArgumentParser
 
-from lightning_nlp.data.io import CorpusError
+from lightning_nlp.checkpoints import (
+    CheckpointError,
+    check_task,
+    data_state,
+    read_checkpoint,
+    resolve_checkpoint,
+)
+from lightning_nlp.config_sections import IGNORED_SECTIONS
 from lightning_nlp.data.tokenize import TokenizerName, get_tokenizer
 from lightning_nlp.data.vocab import EOS, Vocab
 from lightning_nlp.nn.generation import beam_search, sample
@@ -16,29 +24,23 @@ from lightning_nlp.tasks.language_model import LanguageModelTask
 
 
 def load_language_model(ckpt_path: str | Path) -> tuple[LanguageModelTask, Vocab, dict[str, Any]]:
-    """Task, vocabulary and data settings from a checkpoint written by `lightning-nlp fit`."""
-    path = Path(ckpt_path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: checkpoint not found")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    data_state = next(
-        (
-            v
-            for v in checkpoint.values()
-            if isinstance(v, dict) and "vocab" in v and "tokenizer" in v
-        ),
-        None,
-    )
-    if data_state is None:
-        raise CorpusError(f"{path}: holds no vocabulary; was it written by a language-model fit?")
+    """Task, vocabulary and data settings from a checkpoint (or run folder) of a language model."""
+    path = resolve_checkpoint(ckpt_path)
+    checkpoint = read_checkpoint(path)
+    check_task(checkpoint, LanguageModelTask, path)
+    data = data_state(checkpoint)
+    if data is None or "labels" in data:
+        raise CheckpointError(f"{path}: is not a language-model checkpoint (no LM vocabulary)")
     # the checkpoint is already in memory: build the task from its hyperparameters, not a re-read
     hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if not k.startswith("_")}
     task = LanguageModelTask(**hparams)
     task.load_state_dict(checkpoint["state_dict"])
-    vocab = Vocab(data_state["vocab"])
+    vocab = Vocab(data["vocab"])
     if task.hparams.vocab_size != len(vocab):
-        raise CorpusError(f"{path}: model has {task.hparams.vocab_size} tokens, vocab {len(vocab)}")
-    return task.eval(), vocab, data_state
+        raise CheckpointError(
+            f"{path}: model has {task.hparams.vocab_size} tokens, vocab {len(vocab)}"
+        )
+    return task.eval(), vocab, data
 
 
 def generate_text(
@@ -87,7 +89,7 @@ def generate(
     """Continues `prompt` with text from the model at `ckpt_path`.
 
     Args:
-        ckpt_path: a checkpoint of `LanguageModelTask`.
+        ckpt_path: a checkpoint of `LanguageModelTask`, or a run folder (its last.ckpt).
         prompt: text to continue; empty starts at a document boundary.
         max_tokens: most tokens to add; generation also stops at `<eos>`.
         temperature: softmax temperature for sampling; 0 decodes greedily.
@@ -115,6 +117,18 @@ def generate(
 
 
 def generate_cli(args: list[str]) -> None:
-    """Prints each generated text on its own line."""
-    for text in CLI(generate, args=args, as_positional=False):
+    """Prints each generated text on its own line. Takes `--config` files like the other
+    subcommands: their generation keys (`ckpt_path`, `prompt`, ...) are read, the trainer, model
+    and data sections ignored."""
+    parser = ArgumentParser(description="Sample or beam-search text from a language model.")
+    parser.add_argument("--config", action=ActionConfigFile)
+    parser.add_function_arguments(generate, None, as_group=False)
+    for section in (*IGNORED_SECTIONS, "data"):
+        parser.add_argument(f"--{section}", type=Any, default=None, help="ignored")
+    config = parser.parse_args(args)
+    options = {k: v for k, v in config.as_dict().items() if k in _GENERATE_ARGS}
+    for text in generate(**options):
         print(text)  # noqa: T201  (the command's output)
+
+
+_GENERATE_ARGS = set(inspect.signature(generate).parameters)

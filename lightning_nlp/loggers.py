@@ -1,4 +1,5 @@
-"""The default experiment logger: Weights & Biases, offline unless credentials are set."""
+"""The default experiment logger (Weights & Biases, offline unless credentials are set) and
+the run folder that holds everything a run writes."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import netrc
 import os
 from pathlib import Path
 from typing import Any
+
+RUN_DIR_ENV = "LIGHTNING_NLP_RUN_DIR"  # set by the launching process for the ranks it starts
 
 
 def wandb_has_credentials() -> bool:
@@ -18,17 +21,42 @@ def wandb_has_credentials() -> bool:
         return False
 
 
-def default_logger_config(save_dir: str = "runs", project: str = "lightning-nlp") -> dict[str, Any]:
-    """LightningCLI config of a WandbLogger; offline runs are synced later with `wandb sync`."""
+def default_logger_config(project: str = "lightning-nlp") -> dict[str, Any]:
+    """LightningCLI config of a WandbLogger; offline runs are synced later with `wandb sync`.
+    Its `save_dir` is filled in with the run folder by the CLI."""
     offline = not wandb_has_credentials() or os.environ.get("WANDB_MODE") == "offline"
     return {
         "class_path": "pytorch_lightning.loggers.WandbLogger",
-        "init_args": {"project": project, "save_dir": save_dir, "offline": offline},
+        "init_args": {"project": project, "offline": offline},
     }
 
 
+def new_run_dir(root: str | Path) -> Path:
+    """Creates and returns the next free `root/version_N` folder.
+
+    Ranks started by an external launcher (torchrun, SLURM) must agree on one folder without
+    talking to each other, so there the folder is named after the job instead.
+    """
+    root = Path(root)
+    job = os.environ.get("TORCHELASTIC_RUN_ID") or (
+        os.environ.get("SLURM_JOB_ID") if int(os.environ.get("SLURM_NTASKS", "1")) > 1 else None
+    )
+    if job:
+        folder = root / f"job_{job}"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    root.mkdir(parents=True, exist_ok=True)
+    taken = [int(p.name[8:]) for p in root.glob("version_*") if p.name[8:].isdigit()]
+    version = max(taken, default=-1) + 1
+    while True:
+        try:
+            (root / f"version_{version}").mkdir()  # atomic: two runs never share a folder
+            return root / f"version_{version}"
+        except FileExistsError:
+            version += 1
+
+
 def run_dir(trainer: Any) -> Path:
-    """Folder for a run's files: the logger's versioned folder (CSV, TensorBoard), else the
-    trainer's `default_root_dir` (W&B keeps its own files in its run folder)."""
-    folder = getattr(trainer.logger, "log_dir", None) or trainer.default_root_dir
-    return Path(folder)
+    """Folder for a run's files (vocabulary, reports): the trainer's log folder, which the CLI
+    makes the run folder; with no logger, the trainer's `default_root_dir`."""
+    return Path(trainer.log_dir or trainer.default_root_dir)

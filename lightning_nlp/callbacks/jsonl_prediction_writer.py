@@ -16,6 +16,9 @@ from lightning_nlp.data.io import atomic_write_text
 class JSONLPredictionWriter(BasePredictionWriter):
     """One line per document: `{"label": ..., "probs": {label: p, ...}}`.
 
+    Under DDP each rank predicts its share of the batches; rank 0 gathers them all and writes
+    one file (or stdout) in the input's order.
+
     Args:
         output: file to write, or "-" for standard output.
     """
@@ -25,8 +28,16 @@ class JSONLPredictionWriter(BasePredictionWriter):
         self.output = output
 
     def write_on_epoch_end(self, trainer, pl_module, predictions, batch_indices) -> None:  # noqa: ANN001
-        index = torch.cat([p["index"] for p in predictions])  # (N,)
-        probs = torch.cat([p["probs"] for p in predictions])[index.argsort()]  # (N, C) input order
+        index = torch.cat([p["index"] for p in predictions]).cpu()  # (N_rank,)
+        probs = torch.cat([p["probs"] for p in predictions]).float().cpu()  # (N_rank, C)
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            parts: list[Any] = [None] * torch.distributed.get_world_size()
+            torch.distributed.all_gather_object(parts, (index, probs))
+            if not trainer.is_global_zero:
+                return
+            index = torch.cat([part[0] for part in parts])
+            probs = torch.cat([part[1] for part in parts])
+        probs = probs[index.argsort()]  # (N, C) in input order
         names = list(getattr(trainer.datamodule, "label_names", range(probs.shape[1])))
         lines = []
         for row in probs.tolist():

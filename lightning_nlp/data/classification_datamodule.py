@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,36 +13,37 @@ import numpy as np
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
+from lightning_nlp.data.artifacts import check_same_data, load_artifacts, save_artifacts
 from lightning_nlp.data.classification_dataset import ClassificationDataset, SortishBatchSampler
-from lightning_nlp.data.io import CorpusError, atomic_write_text, read_lines
+from lightning_nlp.data.io import CorpusError, read_lines, split_lines
 from lightning_nlp.data.labeled_texts import LabeledTexts, stratified_split
+from lightning_nlp.data.seeds import order_seed
 from lightning_nlp.data.token_cache import TokenTable, tokenize_cached
 from lightning_nlp.data.tokenize import TokenizerName
 from lightning_nlp.data.vocab import Vocab
-from lightning_nlp.loggers import run_dir
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "valid", "test")
+STAGE_SPLITS = {"fit": ("train", "valid"), "validate": ("valid",), "test": ("test",)}
 
 
 @dataclass(frozen=True)
-class ClassificationCorpus:
-    vocab: Vocab
-    label_names: list[str]
-    documents: dict[str, list[np.ndarray]]  # split -> id arrays, each non-empty
-    labels: dict[str, np.ndarray]  # split -> (N,) class ids
-    token_counts: dict[str, int]  # type -> training count, for vector coverage
-    skipped_empty: dict[str, int]  # split -> documents empty after tokenisation
+class ClassificationSplit:
+    documents: list[np.ndarray]  # id arrays, each non-empty
+    labels: np.ndarray  # (N,) class ids
+    skipped_empty: int  # documents empty after tokenisation, left out and counted
 
 
 class ClassificationDataModule(pl.LightningDataModule):
     """Reads a corpus's labelled splits and serves length-sorted, padded batches.
 
-    Subclasses implement `read_splits`, returning "train" and "test" (and "valid" where the
-    corpus has one; otherwise a stratified `val_fraction` of train is held out with `seed`).
-    The vocabulary and label set come from train; a validation or test label that train does
-    not have is an error naming the example's file and line. Documents that are empty after
-    tokenisation are skipped, counted, and reported in the log.
+    Subclasses implement `read_splits(needed)`, returning at least the `needed` splits among
+    "train", "valid" and "test" (a corpus without a validation split returns "train", from
+    which a stratified `val_fraction` is held out with `split_seed`). The vocabulary and label
+    set come from train, or from `vocab_path` (a run's `vocab.json` beside its `labels.json`,
+    or a checkpoint): then `test` and `predict` never read the training data. A validation or
+    test label that the label set lacks is an error naming the example's file and line.
+    Documents that are empty after tokenisation are skipped, counted, and reported in the log.
 
     Args:
         data_dir: folder of the corpus files.
@@ -53,8 +54,10 @@ class ClassificationDataModule(pl.LightningDataModule):
         batch_size: training batch size per device.
         eval_batch_size: validation/test/predict batch size.
         val_fraction: share of train held out for validation when the corpus has no valid split.
-        seed: seed of that split and of the batch order.
+        split_seed: seed of that held-out split.
+        order_seed: seed of the training batch order; default: the run's `seed_everything`.
         cache_dir: tokenisation cache (default ~/.cache/lightning_nlp).
+        vocab_path: use this saved vocabulary and label set instead of building them.
         predict_file: text file to classify with `predict`, one document a line; "-" is stdin.
     """
 
@@ -68,30 +71,44 @@ class ClassificationDataModule(pl.LightningDataModule):
         batch_size: int = 32,
         eval_batch_size: int = 128,
         val_fraction: float = 0.1,
-        seed: int = 0,
+        split_seed: int = 0,
+        order_seed: int | None = None,
         cache_dir: str | None = None,
+        vocab_path: str | None = None,
         predict_file: str | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.data_dir = Path(data_dir)
-        self._corpus: ClassificationCorpus | None = None
+        self._texts: dict[str, LabeledTexts] = {}
+        self._tables: dict[str, TokenTable] = {}
+        self._splits: dict[str, ClassificationSplit] = {}
+        self._vocab: Vocab | None = None
+        self._label_names: list[str] | None = None
         self._datasets: dict[str, ClassificationDataset] = {}
 
     # -- what a corpus provides -------------------------------------------------------------
-    def read_splits(self) -> dict[str, LabeledTexts]:
+    def read_splits(self, needed: set[str]) -> dict[str, LabeledTexts]:
         raise NotImplementedError
 
-    # -- derived sizes, known right after __init__ for LightningCLI links ---------------------
-    @property
-    def corpus(self) -> ClassificationCorpus:
-        if self._corpus is None:
-            self._corpus = self._build_corpus()
-        return self._corpus
+    # -- vocabulary and labels: from the training split, or the saved artifacts ----------------
+    def _load_artifacts(self) -> None:
+        vocab, labels = load_artifacts(self.hparams.vocab_path)
+        if labels is None:
+            raise CorpusError(f"{self.hparams.vocab_path}: holds no label set (labels.json)")
+        self._vocab, self._label_names = vocab, labels
 
     @property
     def vocab(self) -> Vocab:
-        return self.corpus.vocab
+        if self._vocab is None:
+            if self.hparams.vocab_path:
+                self._load_artifacts()
+            else:
+                counts = self.train_token_counts()
+                self._vocab = Vocab.build(
+                    counts, max_size=self.hparams.max_vocab, min_freq=self.hparams.min_freq
+                )
+        return self._vocab
 
     @property
     def vocab_size(self) -> int:
@@ -99,7 +116,12 @@ class ClassificationDataModule(pl.LightningDataModule):
 
     @property
     def label_names(self) -> list[str]:
-        return self.corpus.label_names
+        if self._label_names is None:
+            if self.hparams.vocab_path:
+                self._load_artifacts()
+            else:
+                self._label_names = sorted(set(self.texts("train").labels))
+        return self._label_names
 
     @property
     def num_classes(self) -> int:
@@ -109,80 +131,92 @@ class ClassificationDataModule(pl.LightningDataModule):
     def pad_id(self) -> int:
         return self.vocab.pad_id
 
-    def _build_corpus(self) -> ClassificationCorpus:
-        hp = self.hparams
-        splits = self.read_splits()
-        if "valid" not in splits:
-            kept, held = stratified_split(splits["train"].labels, hp.val_fraction, hp.seed)
-            splits["valid"] = splits["train"].subset(held)
-            splits["train"] = splits["train"].subset(kept)
-        for split in SPLITS:
-            if len(splits[split]) == 0:
+    def train_token_counts(self) -> Counter[str]:
+        """Training-token counts, for the vocabulary and word-vector coverage."""
+        return self._table("train").counts()
+
+    # -- splits, read and tokenised only when a stage needs them -------------------------------
+    def texts(self, split: str) -> LabeledTexts:
+        """A split's labelled texts, as read (validation held out of train where needed)."""
+        if split not in self._texts:
+            needed = {split} | ({"train"} if split == "valid" else set())
+            read = self.read_splits(needed)
+            if split in ("train", "valid") and "valid" not in read:
+                train = read["train"]
+                kept, held = stratified_split(
+                    train.labels, self.hparams.val_fraction, self.hparams.split_seed
+                )
+                read["train"], read["valid"] = train.subset(kept), train.subset(held)
+            for name in needed | {split}:
+                if name in read:
+                    self._texts.setdefault(name, read[name])
+            if split not in self._texts:
+                raise CorpusError(f"{self.data_dir}: the corpus has no {split} split")
+            if len(self._texts[split]) == 0:
                 raise CorpusError(f"{self.data_dir}: the {split} split has no documents")
-        label_names = sorted(set(splits["train"].labels))
-        label_ids = {name: i for i, name in enumerate(label_names)}
-        for split in ("valid", "test"):
-            for label, origin in zip(splits[split].labels, splits[split].origins):
+        return self._texts[split]
+
+    def _table(self, split: str) -> TokenTable:
+        if split not in self._tables:
+            self._tables[split] = tokenize_cached(
+                self.texts(split).texts,
+                self.hparams.tokenizer,
+                self.hparams.cache_dir,
+                desc=f"tokenizing {split}",
+            )
+        return self._tables[split]
+
+    def split(self, name: str) -> ClassificationSplit:
+        """A split as id arrays and class ids, empty documents left out and counted."""
+        if name not in self._splits:
+            data = self.texts(name)
+            label_ids = {label: i for i, label in enumerate(self.label_names)}
+            for label, origin in zip(data.labels, data.origins):
                 if label not in label_ids:
                     raise CorpusError(
                         f"{origin}: label {label!r} does not occur in the training data "
-                        f"(known labels: {label_names})"
+                        f"(known labels: {self.label_names})"
                     )
-        tables = {
-            split: tokenize_cached(
-                splits[split].texts, hp.tokenizer, hp.cache_dir, desc=f"tokenizing {split}"
-            )
-            for split in SPLITS
-        }
-        counts = tables["train"].counts()
-        vocab = Vocab.build(counts, max_size=hp.max_vocab, min_freq=hp.min_freq)
-        documents, labels, skipped = {}, {}, {}
-        for split in SPLITS:
-            docs = _split_documents(tables[split], vocab, hp.max_len)
+            docs = _split_documents(self._table(name), self.vocab, self.hparams.max_len)
             keep = [i for i, doc in enumerate(docs) if len(doc)]
-            skipped[split] = len(docs) - len(keep)
-            if skipped[split]:
-                log.warning("%s: skipped %d empty documents", split, skipped[split])
-            documents[split] = [docs[i] for i in keep]
-            labels[split] = np.asarray([label_ids[splits[split].labels[i]] for i in keep])
-        return ClassificationCorpus(vocab, label_names, documents, labels, dict(counts), skipped)
+            skipped = len(docs) - len(keep)
+            if skipped:
+                log.warning("%s: skipped %d empty documents", name, skipped)
+            labels = np.asarray([label_ids[data.labels[i]] for i in keep])
+            self._splits[name] = ClassificationSplit([docs[i] for i in keep], labels, skipped)
+        return self._splits[name]
 
     # -- Lightning hooks ----------------------------------------------------------------------
     def prepare_data(self) -> None:
-        self.corpus  # reads and tokenises once, on rank 0  # noqa: B018
+        if not self.hparams.vocab_path:  # reads and tokenises once, on rank 0, into the cache
+            for split in SPLITS:
+                self._table(split)
 
     def setup(self, stage: str) -> None:
-        corpus = self.corpus
-        for split in SPLITS:
-            self._datasets[split] = ClassificationDataset(
-                corpus.documents[split], corpus.labels[split], self.pad_id
-            )
-        if self.trainer is not None and stage == "fit":
-            self._save_maps()
+        for name in STAGE_SPLITS.get(stage, ()):
+            split = self.split(name)
+            self._datasets[name] = ClassificationDataset(split.documents, split.labels, self.pad_id)
         if stage == "predict":
             self._datasets["predict"] = self._predict_dataset()
-
-    def _save_maps(self) -> None:
-        folder = run_dir(self.trainer)
-        if self.trainer.is_global_zero:
-            self.vocab.save(folder / "vocab.json")
-            atomic_write_text(folder / "labels.json", json.dumps(self.label_names))
-        if self.trainer.logger is not None:
+        if self.trainer is not None and stage == "fit" and self.trainer.logger is not None:
             self.trainer.logger.log_hyperparams(
                 {
                     "data/vocab_fingerprint": self.vocab.fingerprint,
                     "data/vocab_size": self.vocab_size,
                     "data/labels": self.label_names,
-                    "data/sizes": {s: len(d) for s, d in self.corpus.documents.items()},
-                    "data/skipped_empty": self.corpus.skipped_empty,
+                    "data/sizes": {s: len(self._splits[s].documents) for s in self._splits},
+                    "data/skipped_empty": {s: self._splits[s].skipped_empty for s in self._splits},
                 }
             )
+
+    def save_artifacts(self, folder: str | Path) -> None:
+        save_artifacts(folder, self.vocab, self.label_names)
 
     def _predict_dataset(self) -> ClassificationDataset:
         source = self.hparams.predict_file
         if source is None:
             raise CorpusError("predict needs --data.predict_file (a text file, or - for stdin)")
-        lines = sys.stdin.read().splitlines() if source == "-" else read_lines(source)
+        lines = split_lines(sys.stdin.read()) if source == "-" else read_lines(source)
         table = tokenize_cached(lines, self.hparams.tokenizer, self.hparams.cache_dir)
         docs = _split_documents(table, self.vocab, self.hparams.max_len)
         # an empty line still gets a prediction: it is read as a single unknown token
@@ -195,9 +229,8 @@ class ClassificationDataModule(pl.LightningDataModule):
             (0, 1) if self.trainer is None else (self.trainer.global_rank, self.trainer.world_size)
         )
         size = self.hparams.batch_size if shuffle else self.hparams.eval_batch_size
-        sampler = SortishBatchSampler(
-            dataset.lengths, size, shuffle, self.hparams.seed, rank, world
-        )
+        seed = order_seed(self.hparams.order_seed)
+        sampler = SortishBatchSampler(dataset.lengths, size, shuffle, seed, rank, world)
         return DataLoader(dataset, sampler=sampler, batch_size=None)
 
     def train_dataloader(self) -> DataLoader:
@@ -221,14 +254,8 @@ class ClassificationDataModule(pl.LightningDataModule):
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        if (
-            state_dict.get("vocab") != self.vocab.itos
-            or state_dict.get("labels") != self.label_names
-        ):
-            raise CorpusError(
-                f"the checkpoint was trained with another vocabulary or label set than this data "
-                f"module builds from {self.data_dir}; use the same files and settings"
-            )
+        """Refuses a checkpoint of another vocabulary, label set or tokeniser."""
+        check_same_data(self, state_dict)
 
 
 def _split_documents(table: TokenTable, vocab: Vocab, max_len: int | None) -> list[np.ndarray]:

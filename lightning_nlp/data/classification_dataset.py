@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset, DistributedSampler
+from torch.utils.data import Dataset, Sampler
 
 
 class TextBatch(NamedTuple):
@@ -52,7 +52,7 @@ class ClassificationDataset(Dataset[TextBatch]):
         )
 
 
-class SortishBatchSampler(DistributedSampler):
+class SortishBatchSampler(Sampler[list[int]]):
     """Yields lists of indices: batches of similar lengths, so little padding is needed.
 
     Training (`shuffle=True`): indices are shuffled, cut into chunks of `chunk_batches`
@@ -63,7 +63,8 @@ class SortishBatchSampler(DistributedSampler):
     documents sorted by length, longest first. Under DDP each rank takes every `world_size`-th
     batch; in training the batch list is padded with repeats so every rank runs the same steps.
 
-    It is a `DistributedSampler` only so that Lightning does not wrap it again under DDP.
+    It splits by rank itself, so the Trainer must not add a distributed sampler: the CLI sets
+    `use_distributed_sampler=False` (do the same when building a Trainer).
     """
 
     def __init__(
@@ -76,7 +77,6 @@ class SortishBatchSampler(DistributedSampler):
         world_size: int = 1,
         chunk_batches: int = 200,
     ) -> None:
-        # DistributedSampler.__init__ is skipped on purpose: the split by rank is done here.
         self.lengths = np.asarray(lengths)
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -85,6 +85,10 @@ class SortishBatchSampler(DistributedSampler):
         self.rank = rank
         self.world_size = world_size
         self.chunk_batches = chunk_batches
+
+    def set_epoch(self, epoch: int) -> None:
+        """Called by the Trainer at each epoch start: a new shuffle."""
+        self.epoch = epoch
 
     def batches(self) -> list[list[int]]:
         """This rank's batches for the current epoch."""

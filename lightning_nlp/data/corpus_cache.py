@@ -1,11 +1,12 @@
-"""Language-model corpora: token id streams per split, built from cached token tables."""
+"""Language-model corpora: each file tokenised once (cached by content), numericalised with a
+vocabulary built from the training file."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -15,59 +16,59 @@ from lightning_nlp.data.tokenize import TokenizerName
 from lightning_nlp.data.vocab import Vocab
 
 
-@dataclass(frozen=True)
-class LMCorpus:
-    """Token id streams per split, their vocabulary, and where they came from."""
-
-    vocab: Vocab
-    streams: dict[str, np.ndarray]  # split -> (N,) int32 ids, each line followed by <eos>
-    files: dict[str, str]  # split -> "name sha256"
-    fingerprint: str  # hash of the files' bytes and every setting that shapes the streams
-
-
-def load_lm_corpus(
-    files: dict[str, Path],
-    tokenizer: TokenizerName = "whitespace",
-    max_vocab: int | None = None,
-    min_freq: int = 1,
+def tokenize_file(
+    path: Path,
+    tokenizer: TokenizerName,
     encoding: str = "utf-8",
     cache_dir: str | Path | None = None,
-) -> LMCorpus:
-    """Tokenises each line of each split file, appends `<eos>`, and maps tokens to ids.
+) -> tuple[TokenTable, str]:
+    """The file's token table (one document a line) and the file's sha256.
 
-    The vocabulary comes from the "train" split only. Tokenisation is cached per file.
+    A second call with the same file contents and settings reads the cache; tokenising
+    is skipped even though the file is hashed.
     """
-    if "train" not in files:
-        raise ValueError("files must contain a 'train' split")
-    for path in files.values():
-        if not Path(path).is_file():
-            raise CorpusError(f"{path}: file not found")
-    digests = {split: file_digest(path) for split, path in files.items()}
-    tables: dict[str, TokenTable] = {}
-    for split, path in files.items():
-        if digests[split] not in tables:
-            lines = read_lines(path, encoding)
-            tables[digests[split]] = tokenize_cached(
-                lines,
-                tokenizer,
-                cache_dir,
-                content_key=f"{digests[split]}|{encoding}",
-                desc=f"tokenizing {Path(path).name}",
-            )
-    vocab = Vocab.build(tables[digests["train"]].counts(), max_size=max_vocab, min_freq=min_freq)
-    streams = {split: _with_eos(tables[digests[split]], vocab) for split in files}
-    settings = {
-        "files": digests,
-        "tokenizer": tokenizer,
-        "max_vocab": max_vocab,
-        "min_freq": min_freq,
-        "encoding": encoding,
-    }
-    fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
-    described = {split: f"{Path(files[split]).name} {digests[split]}" for split in files}
-    return LMCorpus(vocab, streams, described, fingerprint)
+    if not Path(path).is_file():
+        raise CorpusError(f"{path}: file not found")
+    digest = file_digest(path)
+    table = tokenize_cached(
+        _LazyLines(path, encoding),
+        tokenizer,
+        cache_dir,
+        content_key=f"{digest}|{encoding}",
+        desc=f"tokenizing {Path(path).name}",
+    )
+    return table, digest
 
 
-def _with_eos(table: TokenTable, vocab: Vocab) -> np.ndarray:
-    """(N + D,) ids with `<eos>` after every document."""
+class _LazyLines:
+    """The file's lines, read only if the token cache misses."""
+
+    def __init__(self, path: Path, encoding: str) -> None:
+        self.path, self.encoding = path, encoding
+        self._lines: list[str] | None = None
+
+    def _get(self) -> list[str]:
+        if self._lines is None:
+            self._lines = read_lines(self.path, self.encoding)
+        return self._lines
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._get()[index]
+
+
+def lm_vocab(train: TokenTable, max_vocab: int | None = None, min_freq: int = 1) -> Vocab:
+    return Vocab.build(train.counts(), max_size=max_vocab, min_freq=min_freq)
+
+
+def lm_ids(table: TokenTable, vocab: Vocab) -> np.ndarray:
+    """(N + D,) int32 ids with `<eos>` after every document (line)."""
     return np.insert(table.numericalize(vocab), table.offsets[1:], vocab.eos_id).astype(np.int32)
+
+
+def corpus_fingerprint(digests: dict[str, str], **settings: Any) -> str:
+    """Short hash of the files' bytes and every setting that shapes the streams."""
+    payload = json.dumps({"files": digests, **settings}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
+from lightning_nlp.data import synthetic_reviews
 from lightning_nlp.data.classification_datamodule import ClassificationDataModule
 from lightning_nlp.data.io import atomic_write_text, read_lines
 from lightning_nlp.data.labeled_texts import LabeledTexts
@@ -16,13 +18,24 @@ from lightning_nlp.data.tokenize import TokenizerName
 SPLIT_FRACTIONS = {"train": 0.8, "valid": 0.1, "test": 0.1}
 
 
+def generator_key(num_docs: int, seed: int) -> str:
+    """Identifies the generated files: the generator's source code, the size and the seed.
+    Any change to the generator gives new files instead of reusing stale ones."""
+    source = Path(synthetic_reviews.__file__).read_bytes()
+    digest = hashlib.sha256(source + f"|{num_docs}|{seed}".encode()).hexdigest()[:12]
+    return f"n{num_docs}-s{seed}-{digest}"
+
+
 def write_embedded_corpus(folder: str | Path, num_docs: int = 6000, seed: int = 0) -> Path:
     """Writes `{split}.txt` (one review a line) and `{split}.labels` (its label) into `folder`.
 
-    Files already there are kept: the generator is deterministic, so they are the same.
+    Files already there are kept when `folder/GENERATOR` holds the current `generator_key`
+    (the generator is deterministic, so they are the same); otherwise they are rewritten.
     """
     folder = Path(folder)
-    if all((folder / f"{split}.labels").is_file() for split in SPLITS):
+    key = generator_key(num_docs, seed)
+    stamp = folder / "GENERATOR"
+    if stamp.is_file() and stamp.read_text().strip() == key:
         return folder
     reviews = list(generate_reviews(num_docs, seed))
     start = 0
@@ -32,6 +45,7 @@ def write_embedded_corpus(folder: str | Path, num_docs: int = 6000, seed: int = 
         atomic_write_text(folder / f"{split}.txt", "".join(r.text + "\n" for r in part))
         atomic_write_text(folder / f"{split}.labels", "".join(r.label + "\n" for r in part))
         start = end
+    atomic_write_text(stamp, key + "\n")  # last: a stamp means the files are complete
     return folder
 
 
@@ -55,7 +69,7 @@ class _EmbeddedCorpus:
         **kwargs: Any,
     ) -> None:
         cache = Path(kwargs.get("cache_dir") or default_cache_dir())
-        data_dir = data_dir or str(cache / f"embedded-n{num_docs}-s{corpus_seed}")
+        data_dir = data_dir or str(cache / f"embedded-{generator_key(num_docs, corpus_seed)}")
         super().__init__(data_dir, tokenizer=tokenizer, **kwargs)
         self.num_docs = num_docs
         self.corpus_seed = corpus_seed
@@ -64,18 +78,18 @@ class _EmbeddedCorpus:
 class EmbeddedLMDataModule(_EmbeddedCorpus, TextFilesLMDataModule):
     """Language modelling on the embedded synthetic reviews; needs no download."""
 
-    def split_files(self) -> dict[str, Path]:
+    def split_file(self, split: str) -> Path:
         write_embedded_corpus(self.data_dir, self.num_docs, self.corpus_seed)
-        return super().split_files()
+        return super().split_file(split)
 
 
 class EmbeddedClassificationDataModule(_EmbeddedCorpus, ClassificationDataModule):
     """Sentiment classification of the embedded synthetic reviews; needs no download."""
 
-    def read_splits(self) -> dict[str, LabeledTexts]:
+    def read_splits(self, needed: set[str]) -> dict[str, LabeledTexts]:
         write_embedded_corpus(self.data_dir, self.num_docs, self.corpus_seed)
         splits = {}
-        for split in SPLITS:
+        for split in needed:
             texts = read_lines(self.data_dir / f"{split}.txt")
             labels = read_lines(self.data_dir / f"{split}.labels")
             origins = [f"{self.data_dir / split}.txt:{i}" for i in range(1, len(texts) + 1)]

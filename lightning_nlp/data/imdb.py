@@ -64,10 +64,11 @@ class IMDbDataModule(ClassificationDataModule):
     def __init__(self, data_dir: str, tokenizer: TokenizerName = "ulmfit", **kwargs: Any) -> None:
         super().__init__(data_dir, tokenizer=tokenizer, **kwargs)
 
-    def read_splits(self) -> dict[str, LabeledTexts]:
-        splits = {"train": LabeledTexts(), "test": LabeledTexts()}
+    def read_splits(self, needed: set[str]) -> dict[str, LabeledTexts]:
+        wanted = needed | ({"train"} if "valid" in needed else set())
+        splits = {name: LabeledTexts() for name in ("train", "test") if name in wanted}
         for split, label, text, origin in iter_imdb(self.data_dir):
-            if label in LABELS:
+            if label in LABELS and split in splits:
                 splits[split].add(text, LABELS[label], origin)
         return splits
 

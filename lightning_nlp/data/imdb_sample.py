@@ -17,7 +17,7 @@ class IMDbSampleDataModule(ClassificationDataModule):
     def __init__(self, data_dir: str, tokenizer: TokenizerName = "ulmfit", **kwargs: Any) -> None:
         super().__init__(data_dir, tokenizer=tokenizer, **kwargs)
 
-    def read_splits(self) -> dict[str, LabeledTexts]:
+    def read_splits(self, needed: set[str]) -> dict[str, LabeledTexts]:
         path = self.data_dir / "texts.csv"
         rows = read_table(path, "text", "label")
         flags = read_table(path, "is_valid", "is_valid").labels

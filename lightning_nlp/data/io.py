@@ -12,8 +12,8 @@ class CorpusError(ValueError):
     """A corpus file is missing, empty or malformed; the message names the file (and line)."""
 
 
-def read_lines(path: str | Path, encoding: str = "utf-8") -> list[str]:
-    """Lines of a text file without their line endings.
+def read_text(path: str | Path, encoding: str = "utf-8") -> str:
+    """A text file's contents, without a leading byte-order mark.
 
     Raises CorpusError naming the file when it is missing or empty, and the file and line
     when it cannot be decoded with `encoding`.
@@ -32,7 +32,24 @@ def read_lines(path: str | Path, encoding: str = "utf-8") -> list[str]:
             f"{path}:{line}: not valid {encoding} (byte {raw[error.start]:#04x}); "
             "pass the file's encoding, e.g. encoding='iso-8859-1'"
         ) from None
-    return text.splitlines()
+    return text.removeprefix("\ufeff")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines ending at "\n" or "\r\n" only.
+
+    `str.splitlines` also breaks at form feeds, \x1c-\x1e, \x85 and \u2028, which occur inside
+    real documents: a line of the file must stay one document.
+    """
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def read_lines(path: str | Path, encoding: str = "utf-8") -> list[str]:
+    """Lines of a text file without their line endings (see `split_lines`); errors as `read_text`."""
+    return split_lines(read_text(path, encoding))
 
 
 def file_digest(path: str | Path, algorithm: str = "sha256") -> str:

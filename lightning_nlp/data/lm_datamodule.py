@@ -6,26 +6,33 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
-from lightning_nlp.data.corpus_cache import LMCorpus, load_lm_corpus
+from lightning_nlp.data.artifacts import check_same_data, load_artifacts, save_artifacts
+from lightning_nlp.data.corpus_cache import corpus_fingerprint, lm_ids, lm_vocab, tokenize_file
 from lightning_nlp.data.download import Source, ensure_files
 from lightning_nlp.data.io import CorpusError
 from lightning_nlp.data.lm_stream import BPTTSampler, LMStream
+from lightning_nlp.data.seeds import order_seed
+from lightning_nlp.data.token_cache import TokenTable
 from lightning_nlp.data.tokenize import TokenizerName
 from lightning_nlp.data.vocab import Vocab
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "valid", "test")
+STAGE_SPLITS = {"fit": ("train", "valid"), "validate": ("valid",), "test": ("test",)}
 
 
 class TextFilesLMDataModule(pl.LightningDataModule):
     """Contiguous BPTT batches from train/valid/test text files in `data_dir`.
 
-    Each line is tokenised and ends with `<eos>`; the vocabulary comes from the training file.
-    Batches are `(input, target)` pairs of shape (B, T), consecutive along each row so the
-    model can carry its hidden state. Subclasses name a corpus's files and where to get them.
+    Each line is tokenised and ends with `<eos>`; the vocabulary comes from the training file,
+    or from `vocab_path` (a run's `vocab.json` or a checkpoint), in which case the training
+    file is not read unless training. Each stage reads only the files it needs. Batches are
+    `(input, target)` pairs of shape (B, T), consecutive along each row so the model can carry
+    its hidden state. Subclasses name a corpus's files and where to get them.
 
     Args:
         data_dir: folder holding the files.
@@ -40,8 +47,10 @@ class TextFilesLMDataModule(pl.LightningDataModule):
         max_vocab: vocabulary size cap, specials included.
         min_freq: minimum training count for a token to enter the vocabulary.
         encoding: text encoding of the files.
-        cache_dir: where numericalised corpora are cached (default ~/.cache/lightning_nlp).
-        seed: seed of the variable-length window schedule.
+        cache_dir: where tokenised files are cached (default ~/.cache/lightning_nlp).
+        vocab_path: use this saved vocabulary instead of building one from the training file.
+        order_seed: seed of the variable-length window schedule; default: the run's
+            `seed_everything`.
     """
 
     sources: dict[str, Source] = {}  # file name -> official address, for corpora that have one
@@ -62,77 +71,101 @@ class TextFilesLMDataModule(pl.LightningDataModule):
         min_freq: int = 1,
         encoding: str = "utf-8",
         cache_dir: str | None = None,
-        seed: int = 0,
+        vocab_path: str | None = None,
+        order_seed: int | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.data_dir = Path(data_dir)
-        self._corpus: LMCorpus | None = None
+        self._vocab: Vocab | None = None
+        self._tables: dict[str, tuple[TokenTable, str]] = {}  # split -> (table, file sha256)
         self._streams: dict[str, LMStream] = {}
 
-    def split_files(self) -> dict[str, Path]:
-        """Paths of the train/valid/test files, fetched first if the corpus has an address."""
-        names = [self.hparams.train_file, self.hparams.val_file, self.hparams.test_file]
-        paths = ensure_files(self.data_dir, list(dict.fromkeys(names)), self.sources)
-        by_name = {path.name: path for path in paths}
-        return {split: by_name[Path(name).name] for split, name in zip(SPLITS, names)}
-
     @property
-    def corpus(self) -> LMCorpus:
-        if self._corpus is None:
+    def bptt(self) -> int:
+        return self.hparams.bptt
+
+    def split_file(self, split: str) -> Path:
+        """Path of a split's file, fetched first if the corpus has an official address."""
+        name = {
+            "train": self.hparams.train_file,
+            "valid": self.hparams.val_file,
+            "test": self.hparams.test_file,
+        }[split]
+        return ensure_files(self.data_dir, [name], self.sources)[0]
+
+    def table(self, split: str) -> tuple[TokenTable, str]:
+        if split not in self._tables:
             hp = self.hparams
-            self._corpus = load_lm_corpus(
-                self.split_files(),
-                hp.tokenizer,
-                hp.max_vocab,
-                hp.min_freq,
-                hp.encoding,
-                hp.cache_dir,
+            self._tables[split] = tokenize_file(
+                self.split_file(split), hp.tokenizer, hp.encoding, hp.cache_dir
             )
-        return self._corpus
+        return self._tables[split]
 
     @property
     def vocab(self) -> Vocab:
-        return self.corpus.vocab
+        if self._vocab is None:
+            if self.hparams.vocab_path:
+                self._vocab = load_artifacts(self.hparams.vocab_path)[0]
+            else:
+                self._vocab = lm_vocab(
+                    self.table("train")[0], self.hparams.max_vocab, self.hparams.min_freq
+                )
+        return self._vocab
 
     @property
     def vocab_size(self) -> int:
         return len(self.vocab)
 
+    def stream(self, split: str) -> np.ndarray:
+        """(N,) int32 token ids of a split, `<eos>` after every line."""
+        return lm_ids(self.table(split)[0], self.vocab)
+
     def provenance(self) -> dict[str, Any]:
         """What a run needs to record to be repeatable: files, settings and vocabulary."""
+        hp = self.hparams
+        digests = {split: self.table(split)[1] for split in SPLITS if split in self._tables}
         return {
-            "data/files": self.corpus.files,
-            "data/corpus_fingerprint": self.corpus.fingerprint,
+            "data/files": {s: f"{self.split_file(s).name} {d}" for s, d in digests.items()},
+            "data/corpus_fingerprint": corpus_fingerprint(
+                digests,
+                tokenizer=hp.tokenizer,
+                encoding=hp.encoding,
+                vocab=self.vocab.fingerprint,
+            ),
             "data/vocab_fingerprint": self.vocab.fingerprint,
             "data/vocab_size": self.vocab_size,
-            "data/tokens": {split: int(len(ids)) for split, ids in self.corpus.streams.items()},
+            "data/tokens": {s: int(len(self.stream(s))) for s in digests},
         }
 
+    def save_artifacts(self, folder: str | Path) -> None:
+        save_artifacts(folder, self.vocab)
+
     def prepare_data(self) -> None:
-        self.corpus  # tokenises and caches once, on rank 0  # noqa: B018
+        if not self.hparams.vocab_path:  # tokenises and caches each file once, on rank 0
+            for split in SPLITS:
+                self.table(split)
 
     def setup(self, stage: str) -> None:
         rank, world_size = 0, 1
         if self.trainer is not None:
             rank, world_size = self.trainer.global_rank, self.trainer.world_size
-            if stage == "fit" and self.trainer.logger is not None:
-                self.trainer.logger.log_hyperparams(self.provenance())
         hp = self.hparams
-        for split, batch_size in (
-            ("train", hp.batch_size),
-            ("valid", hp.eval_batch_size),
-            ("test", hp.eval_batch_size),
-        ):
-            ids = self.corpus.streams[split]
+        sizes = {"train": hp.batch_size, "valid": hp.eval_batch_size, "test": hp.eval_batch_size}
+        for split in STAGE_SPLITS.get(stage, ()):
             try:
-                self._streams[split] = LMStream(ids, batch_size, rank, world_size, hp.backwards)
+                self._streams[split] = LMStream(
+                    self.stream(split), sizes[split], rank, world_size, hp.backwards
+                )
             except ValueError as error:
-                raise CorpusError(f"{self.split_files()[split]}: {error}") from None
+                raise CorpusError(f"{self.split_file(split)}: {error}") from None
+        if self.trainer is not None and stage == "fit" and self.trainer.logger is not None:
+            self.trainer.logger.log_hyperparams(self.provenance())
 
     def _loader(self, split: str, variable: bool) -> DataLoader:
         stream = self._streams[split]
-        sampler = BPTTSampler(stream, self.hparams.bptt, variable, self.hparams.seed)
+        seed = order_seed(self.hparams.order_seed)
+        sampler = BPTTSampler(stream, self.hparams.bptt, variable, seed)
         return DataLoader(stream, sampler=sampler, batch_size=None)
 
     def train_dataloader(self) -> DataLoader:
@@ -153,8 +186,5 @@ class TextFilesLMDataModule(pl.LightningDataModule):
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        if state_dict.get("vocab") != self.vocab.itos:
-            raise CorpusError(
-                "the checkpoint was trained with a different vocabulary than this data module "
-                f"builds from {self.data_dir}; use the same files and vocabulary settings"
-            )
+        """Refuses a checkpoint of another vocabulary (same size or not) or tokeniser."""
+        check_same_data(self, state_dict)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset, DistributedSampler
+from torch.utils.data import Dataset, Sampler
 
 Window = tuple[int, int]  # (start column, length)
 
@@ -82,21 +82,25 @@ def bptt_windows(
     return windows
 
 
-class BPTTSampler(DistributedSampler):
+class BPTTSampler(Sampler[Window]):
     """Yields the BPTT windows of one epoch in order; variable lengths are reseeded per epoch.
 
-    It is a `DistributedSampler` only so that Lightning leaves it in place under DDP: the
-    rank split is done by `LMStream`, and every rank walks the same window schedule.
+    Under DDP the rank split is done by `LMStream` (each rank its own rows) and every rank
+    walks the same window schedule, so the Trainer must not add a distributed sampler:
+    the CLI sets `use_distributed_sampler=False` (do the same when building a Trainer).
     """
 
     def __init__(self, stream: LMStream, bptt: int, variable: bool = False, seed: int = 0) -> None:
-        # DistributedSampler.__init__ is skipped on purpose: it would split the windows by rank.
         self.epoch = 0
         self.seed = seed
         self.row_len = stream.row_len
         self.bptt = bptt
         self.variable = variable
         self._cache: tuple[int, list[Window]] | None = None
+
+    def set_epoch(self, epoch: int) -> None:
+        """Called by the Trainer at each epoch start: a new variable-length schedule."""
+        self.epoch = epoch
 
     def windows(self) -> list[Window]:
         if self._cache is None or self._cache[0] != self.epoch:

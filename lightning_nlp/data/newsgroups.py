@@ -53,7 +53,7 @@ class NewsgroupsDataModule(ClassificationDataModule):
         self.six_classes = six_classes
         self.remove = tuple(remove)
 
-    def read_splits(self) -> dict[str, LabeledTexts]:
+    def read_splits(self, needed: set[str]) -> dict[str, LabeledTexts]:
         archive = self.data_dir / ARCHIVE
         posts = _read_archive(archive) if archive.is_file() else _fetch(self.data_dir)
         from sklearn.datasets._twenty_newsgroups import (

@@ -54,17 +54,20 @@ class SST2DataModule(ClassificationDataModule):
     def __init__(self, data_dir: str, tokenizer: TokenizerName = "sst", **kwargs: Any) -> None:
         super().__init__(data_dir, tokenizer=tokenizer, **kwargs)
 
-    def read_splits(self) -> dict[str, LabeledTexts]:
+    def read_splits(self, needed: set[str]) -> dict[str, LabeledTexts]:
         stsa = {
             s: self.data_dir / f"stsa.binary.{n}"
             for s, n in (("train", "train"), ("valid", "dev"), ("test", "test"))
         }
         if stsa["train"].is_file():
-            return {split: read_stsa(path) for split, path in stsa.items()}
+            return {split: read_stsa(path) for split, path in stsa.items() if split in needed}
         if (self.data_dir / "train.tsv").is_file():
+            files = {"train": "train.tsv", "valid": "train.tsv", "test": "dev.tsv"}
             return {
-                "train": read_glue_tsv(self.data_dir / "train.tsv"),
-                "test": read_glue_tsv(self.data_dir / "dev.tsv"),
+                ("train" if split == "valid" else split): read_glue_tsv(
+                    self.data_dir / files[split]
+                )
+                for split in needed
             }
         raise CorpusError(
             f"{self.data_dir}: found neither stsa.binary.train nor train.tsv; put the SST-2 "

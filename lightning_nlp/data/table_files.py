@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Any, Literal
 
 from lightning_nlp.data.classification_datamodule import ClassificationDataModule
-from lightning_nlp.data.io import CorpusError, read_lines
+from lightning_nlp.data.io import CorpusError, read_text, split_lines
 from lightning_nlp.data.labeled_texts import LabeledTexts
 
 TableFormat = Literal["auto", "csv", "tsv", "jsonl"]
@@ -29,10 +30,10 @@ def read_table(
     path = Path(path)
     if format == "auto":
         format = {".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}.get(path.suffix, "csv")
-    lines = read_lines(path, encoding)
+    text = read_text(path, encoding)
     data = LabeledTexts()
     if format == "jsonl":
-        for number, line in enumerate(lines, 1):
+        for number, line in enumerate(split_lines(text), 1):
             if not line.strip():
                 continue
             try:
@@ -42,7 +43,10 @@ def read_table(
                 raise CorpusError(f"{path}:{number}: bad JSON line ({error!r})") from None
         return data
     delimiter = delimiter or ("\t" if format == "tsv" else ",")
-    reader = csv.reader(lines, delimiter=delimiter, quotechar=quotechar, strict=True)
+    # the csv module splits records itself, so a quoted field keeps its newlines
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quotechar, strict=True
+    )
     try:
         names = next(reader) if header else None
     except csv.Error as error:
@@ -53,15 +57,17 @@ def read_table(
             raise CorpusError(f"{path}:1: no column {needed!r}; the columns are {columns}")
     text_at, label_at = columns.index(text_column), columns.index(label_column)
     try:
-        for row in reader:
-            number = reader.line_num
+        number = reader.line_num + 1
+        for row in reader:  # `number` is the record's first line
             if not row:
+                number = reader.line_num + 1
                 continue
             if len(row) != len(columns):
                 raise CorpusError(
                     f"{path}:{number}: expected {len(columns)} fields, found {len(row)}"
                 )
             data.add(row[text_at], row[label_at], f"{path}:{number}")
+            number = reader.line_num + 1
     except csv.Error as error:
         raise CorpusError(f"{path}:{reader.line_num}: {error}") from None
     return data
@@ -104,9 +110,9 @@ class TableFilesDataModule(ClassificationDataModule):
             encoding=encoding,
         )
 
-    def read_splits(self) -> dict[str, LabeledTexts]:
+    def read_splits(self, needed: set[str]) -> dict[str, LabeledTexts]:
         return {
             split: read_table(self.data_dir / name, **self.read_options)
             for split, name in self.files.items()
-            if name is not None
+            if name is not None and (split in needed or (split == "train" and "valid" in needed))
         }

@@ -44,8 +44,10 @@ class TRECDataModule(ClassificationDataModule):
         super().__init__(data_dir, tokenizer=tokenizer, **kwargs)
         self.fine = fine
 
-    def read_splits(self) -> dict[str, LabeledTexts]:
+    def read_splits(self, needed: set[str]) -> dict[str, LabeledTexts]:
+        files = {"train": "train_5500.label", "test": "TREC_10.label"}
         return {
-            "train": read_trec(self.data_dir / "train_5500.label", self.fine),
-            "test": read_trec(self.data_dir / "TREC_10.label", self.fine),
+            split: read_trec(self.data_dir / name, self.fine)
+            for split, name in files.items()
+            if split in needed or (split == "train" and "valid" in needed)
         }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
@@ -12,23 +11,33 @@ from torch import Tensor
 
 from lightning_nlp.metrics.perplexity import Perplexity
 from lightning_nlp.nn.lstm_lm import Hidden, LSTMLanguageModel
+from lightning_nlp.tasks.base import Task
 
 STAGES = ("train", "val", "test")
 
 
-class LanguageModelTask(pl.LightningModule):
+class LanguageModelTask(Task):
     """Next-token cross-entropy over contiguous BPTT windows, hidden state carried and detached.
 
     The hidden state runs on from one batch to the next (batches are consecutive windows of
     the same rows) and is detached so gradients stop at the window edge. Each stage keeps
-    its own state, zeroed at the start of every epoch or evaluation run.
+    its own state, zeroed at the start of every epoch or evaluation run. With `bptt` known,
+    each training step's learning rate is scaled by its window length over `bptt` (AWD-LSTM,
+    Merity et al. 2018): with variable-length windows, a short window would otherwise weigh
+    as much as a long one.
 
     Args:
         vocab_size: V, linked from the data module by the CLI.
         embed_dim, hidden_dim, num_layers, dropout, tie_weights: see `LSTMLanguageModel`.
+        bptt: the nominal window length, linked from the data module by the CLI; None
+            leaves the learning rate unscaled.
         optimizer: builds the optimiser from the parameters (default Adam, lr 1e-3).
-        lr_scheduler: optional schedule, stepped every epoch.
+        lr_scheduler: optional schedule, stepped every epoch (ReduceLROnPlateau watches
+            `val/loss`).
     """
+
+    monitor, mode = "val/ppl", "min"
+    checkpoint_filename = "best-epoch{epoch}-ppl{val/ppl:.1f}"
 
     def __init__(
         self,
@@ -38,18 +47,18 @@ class LanguageModelTask(pl.LightningModule):
         num_layers: int = 2,
         dropout: float = 0.5,
         tie_weights: bool = True,
+        bptt: int | None = None,
         optimizer: OptimizerCallable = torch.optim.Adam,
         lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(optimizer, lr_scheduler)
         self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
         self.model = LSTMLanguageModel(
             vocab_size, embed_dim, hidden_dim, num_layers, dropout, tie_weights
         )
-        self.optimizer = optimizer
-        self.lr_scheduler = lr_scheduler
         self.ppl = torch.nn.ModuleDict({f"{stage}_ppl": Perplexity() for stage in STAGES})
         self._hidden: dict[str, Hidden | None] = dict.fromkeys(STAGES)
+        self._window = bptt  # length of the current training window
 
     def forward(self, tokens: Tensor, hidden: Hidden | None = None) -> Any:
         return self.model(tokens, hidden)
@@ -96,8 +105,18 @@ class LanguageModelTask(pl.LightningModule):
     def on_test_epoch_start(self) -> None:
         self._hidden["test"] = None
 
-    def configure_optimizers(self) -> Any:
-        optimizer = self.optimizer(self.parameters())
-        if self.lr_scheduler is None:
-            return optimizer
-        return {"optimizer": optimizer, "lr_scheduler": self.lr_scheduler(optimizer)}
+    def on_train_batch_start(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        self._window = batch[0].shape[1]
+
+    def optimizer_step(
+        self, epoch: int, batch_idx: int, optimizer: Any, optimizer_closure: Any = None
+    ) -> None:
+        """Steps with the learning rate scaled by this window's length over `bptt`."""
+        scale = self._window / self.hparams.bptt if self.hparams.bptt else 1.0
+        for group in optimizer.param_groups:
+            group["lr"] *= scale
+        try:
+            super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
+        finally:
+            for group in optimizer.param_groups:
+                group["lr"] /= scale

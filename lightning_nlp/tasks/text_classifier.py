@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Literal
 
-import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from pytorch_lightning.callbacks import Callback, EarlyStopping
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 from pytorch_lightning.utilities import rank_zero_info
 from torch import Tensor
@@ -26,12 +26,13 @@ from lightning_nlp.nn.text_classifiers import (
     Pooling,
     RNNClassifier,
 )
+from lightning_nlp.tasks.base import Task
 
 log = logging.getLogger(__name__)
 STAGES = ("train", "val", "test")
 
 
-class TextClassifierTask(pl.LightningModule):
+class TextClassifierTask(Task):
     """Cross-entropy over class logits; metrics under `train/`, `val/`, `test/`.
 
     At test end it logs the confusion matrix as a figure (W&B image and PNG in the log
@@ -49,8 +50,13 @@ class TextClassifierTask(pl.LightningModule):
         vectors: word-vector file or gensim downloader name (see `lightning_nlp.vectors`).
         vectors_format: the file's format, "auto" to guess from the name.
         freeze_embeddings: keep pretrained embeddings fixed.
+        early_stopping_patience: stop after this many validations without a better `val/acc`
+            (None: never), unless the Trainer has an EarlyStopping callback of its own.
         optimizer, lr_scheduler: as for `LanguageModelTask`.
     """
+
+    monitor, mode = "val/acc", "max"
+    checkpoint_filename = "best-epoch{epoch}-acc{val/acc:.3f}"
 
     def __init__(
         self,
@@ -68,10 +74,11 @@ class TextClassifierTask(pl.LightningModule):
         vectors: str | None = None,
         vectors_format: str = "auto",
         freeze_embeddings: bool = False,
+        early_stopping_patience: int | None = 3,
         optimizer: OptimizerCallable = torch.optim.Adam,
         lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(optimizer, lr_scheduler)
         self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
         if encoder == "average":
             self.model = AveragedEmbeddingClassifier(
@@ -91,14 +98,19 @@ class TextClassifierTask(pl.LightningModule):
                 head_hidden_dim,
                 pad_id,
             )
-        self.optimizer = optimizer
-        self.lr_scheduler = lr_scheduler
         self.metrics = torch.nn.ModuleDict(
             {f"{s}_metrics": classification_metrics(num_classes) for s in STAGES}
         )
         self.test_confusion = confusion_matrix(num_classes)
         self.embedding_coverage: dict[str, float] = {}
         self.model.embedding.weight.requires_grad_(not (freeze_embeddings and vectors))
+
+    def configure_callbacks(self) -> list[Callback]:
+        callbacks = super().configure_callbacks()
+        patience = self.hparams.early_stopping_patience
+        if patience is not None and self.trainer.early_stopping_callback is None:
+            callbacks.append(EarlyStopping(self.monitor, mode=self.mode, patience=patience))
+        return callbacks
 
     def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
         return self.model(tokens, lengths)
@@ -113,7 +125,7 @@ class TextClassifierTask(pl.LightningModule):
 
         vectors = load_vectors(self.hparams.vectors, self.hparams.vectors_format)
         matrix, coverage = build_embedding_matrix(
-            vectors, datamodule.vocab, self.hparams.embed_dim, datamodule.corpus.token_counts
+            vectors, datamodule.vocab, self.hparams.embed_dim, datamodule.train_token_counts()
         )
         with torch.no_grad():
             self.model.embedding.weight.copy_(matrix)
@@ -199,10 +211,3 @@ class TextClassifierTask(pl.LightningModule):
         import matplotlib.pyplot as plt
 
         plt.close(figure)
-
-    def configure_optimizers(self) -> Any:
-        parameters = [p for p in self.parameters() if p.requires_grad]
-        optimizer = self.optimizer(parameters)
-        if self.lr_scheduler is None:
-            return optimizer
-        return {"optimizer": optimizer, "lr_scheduler": self.lr_scheduler(optimizer)}
