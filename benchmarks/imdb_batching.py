@@ -53,7 +53,7 @@ def main() -> None:
         dm = IMDbDataModule(
             args.data_dir, max_len=max_len, max_vocab=30000, batch_size=args.batch_size
         )
-        lengths = np.array([len(d) for d in dm.corpus.documents["train"]])
+        lengths = np.array([len(d) for d in dm.split("train").documents])
         sortish = SortishBatchSampler(lengths, args.batch_size, shuffle=True).batches()
         shuffled = np.random.default_rng(0).permutation(len(lengths))
         random_batches = [

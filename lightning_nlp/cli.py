@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import sys
+from argparse import RawDescriptionHelpFormatter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from jsonargparse import Namespace
+from jsonargparse import DefaultHelpFormatter, Namespace
 from pytorch_lightning.cli import LightningCLI
 
 from lightning_nlp.callbacks.jsonl_prediction_writer import JSONLPredictionWriter
@@ -34,9 +35,13 @@ EXTRA_COMMANDS = {
     "baseline": "mean word vector + logistic regression on a classification corpus",
 }
 HELP_EPILOG = (
-    "other subcommands, each with its own --help and the same --config YAML files: "
-    + "; ".join(f"{name}: {text}" for name, text in EXTRA_COMMANDS.items())
+    "other subcommands (each with its own --help, taking the same --config files):\n"
+    + "".join(f"  {name:<15}{text}\n" for name, text in EXTRA_COMMANDS.items())
 )
+
+
+class _HelpFormatter(RawDescriptionHelpFormatter, DefaultHelpFormatter):
+    """Keeps the epilog's one-subcommand-a-line layout."""
 
 
 class LightningNLPCLI(LightningCLI):
@@ -48,7 +53,7 @@ class LightningNLPCLI(LightningCLI):
     def add_arguments_to_parser(self, parser) -> None:  # noqa: ANN001 (jsonargparse parser)
         # A link whose source the chosen data module lacks (num_classes for a language-model
         # corpus) or whose target the model lacks is skipped, so one CLI serves every task.
-        for name in ("vocab_size", "num_classes", "pad_id", "bptt"):
+        for name in ("vocab_size", "num_classes", "pad_id"):
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
         # `predict` writes JSON lines to stdout, or to --predictions.output FILE
         parser.add_lightning_class_args(JSONLPredictionWriter, "predictions")
@@ -75,22 +80,25 @@ class LightningNLPCLI(LightningCLI):
                 *callbacks,
                 Namespace(class_path=PROGRESS_BAR, init_args=Namespace()),
             ]
-        if self.subcommand is not None and config.get("ckpt_path"):
-            self._check_checkpoint(config)
         saved_vocab = self.run_dir / "vocab.json"
         init_args = config.data.get("init_args", config.data)
         if saved_vocab.is_file() and "vocab_path" in init_args and not init_args.vocab_path:
             init_args.vocab_path = str(saved_vocab)  # written before this rank was started
 
-    def _check_checkpoint(self, config: Namespace) -> None:
+    def parse_arguments(self, parser: Any, args: Any) -> None:
+        """Parses, then checks a given checkpoint against the config's task before Lightning
+        takes the model's hyperparameters from it."""
+        super().parse_arguments(parser, args)
+        subcommand = self.config.get("subcommand")
+        config = self.config[subcommand] if subcommand else self.config
+        if subcommand is None or not config.get("ckpt_path"):
+            return
         path = resolve_checkpoint(config.ckpt_path)
         config.ckpt_path = str(path)
         check_task(read_checkpoint(path), _import(config.model.class_path), path)
         init_args = config.data.get("init_args", config.data)
-        if self.subcommand != "fit" and "vocab_path" in init_args and not init_args.vocab_path:
-            init_args.vocab_path = str(
-                path
-            )  # evaluate with the vocabulary the model was trained on
+        if subcommand != "fit" and "vocab_path" in init_args and not init_args.vocab_path:
+            init_args.vocab_path = str(path)  # evaluate with the model's own vocabulary
 
     def _before_run(self) -> None:
         """Saves the data artifacts (vocabulary, labels) before any other rank starts."""
@@ -146,7 +154,11 @@ def run_cli(args: list[str] | None = None, run: bool = True) -> LightningNLPCLI:
                 "devices": 1,  # more (DDP) only when asked: --trainer.devices N
             },
             save_config_kwargs={"overwrite": True},
-            parser_kwargs={"epilog": HELP_EPILOG},
+            parser_kwargs={
+                "description": "lightning-nlp: train, evaluate and use recurrent NLP models.",
+                "epilog": HELP_EPILOG,
+                "formatter_class": _HelpFormatter,
+            },
             args=args,
             run=run,
         )

@@ -1,3 +1,4 @@
+import json
 import os
 import shutil
 import subprocess
@@ -7,7 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from lightning_nlp.cli import run_cli
+from lightning_nlp.checkpoints import CheckpointError
+from lightning_nlp.cli import main, run_cli
+from lightning_nlp.data.io import CorpusError
 from lightning_nlp.generate import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -15,15 +18,8 @@ CONFIGS = sorted((ROOT / "configs").rglob("*.yaml"))
 
 
 def _tiny_args(corpus: Path, tmp_path: Path, epochs: int = 2, wandb: bool = True) -> list[str]:
-    if wandb:
-        logger = ["--trainer.logger.init_args.save_dir", str(tmp_path / "run")]
-    else:
-        logger = [
-            "--trainer.logger",
-            "pytorch_lightning.loggers.CSVLogger",
-            "--trainer.logger.init_args.save_dir",
-            str(tmp_path / "csv"),
-        ]
+    """A tiny LM run whose run folders go under tmp_path/run."""
+    logger = [] if wandb else ["--trainer.logger", "pytorch_lightning.loggers.CSVLogger"]
     return [
         "--config",
         str(ROOT / "configs/lm/embedded_lstm.yaml"),
@@ -49,8 +45,6 @@ def _tiny_args(corpus: Path, tmp_path: Path, epochs: int = 2, wandb: bool = True
         str(epochs),
         "--trainer.default_root_dir",
         str(tmp_path / "run"),
-        "--trainer.callbacks.dirpath",
-        str(tmp_path / "ckpt"),
         *logger,
         "--trainer.enable_progress_bar",
         "false",
@@ -107,6 +101,7 @@ def test_every_config_parses(config, tiny_corpus, tmp_path, monkeypatch):
         assert cli.model.hparams.num_classes == cli.datamodule.num_classes >= 2
 
 
+@pytest.mark.integration
 def test_fit_then_generate_end_to_end(tiny_corpus, tmp_path):
     env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
     exe = shutil.which("lightning-nlp", path=str(Path(sys.executable).parent))
@@ -119,27 +114,21 @@ def test_fit_then_generate_end_to_end(tiny_corpus, tmp_path):
         timeout=300,
     )
     assert fit.returncode == 0, fit.stderr[-3000:]
-    last = tmp_path / "ckpt" / "last.ckpt"
-    assert last.is_file() and any(p.name.startswith("best-") for p in (tmp_path / "ckpt").iterdir())
-    assert list((tmp_path / "run" / "wandb").glob("offline-run-*")), "no offline W&B run directory"
+    run = tmp_path / "run" / "version_0"
+    last = run / "checkpoints" / "last.ckpt"
+    assert last.is_file()
+    assert any(p.name.startswith("best-") for p in (run / "checkpoints").iterdir())
+    assert list((run / "wandb").glob("offline-run-*")), "no offline W&B run directory"
+    assert (run / "config.yaml").is_file() and (run / "vocab.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "corpus", "run"]
 
     checkpoint = torch.load(last, map_location="cpu", weights_only=True)
     data_state = checkpoint["TextFilesLMDataModule"]
-    assert data_state["vocab"][:4] == ["<pad>", "<unk>", "<bos>", "<eos>"]
+    assert data_state["vocab"] == json.loads((run / "vocab.json").read_text())["itos"]
 
     gen = subprocess.run(
-        [
-            exe,
-            "generate",
-            "--ckpt_path",
-            str(last),
-            "--prompt",
-            "the cat",
-            "--max_tokens",
-            "5",
-            "--seed",
-            "1",
-        ],
+        [exe, "generate", "--ckpt_path", str(tmp_path / "run"), "--prompt", "the cat"]
+        + ["--max_tokens", "5", "--seed", "1"],
         env=env,
         capture_output=True,
         text=True,
@@ -155,16 +144,16 @@ def test_fit_then_generate_end_to_end(tiny_corpus, tmp_path):
 def test_resume_from_checkpoint(tiny_corpus, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     run_cli(["fit", *_tiny_args(tiny_corpus, tmp_path, epochs=1, wandb=False)])
-    ckpt = tmp_path / "ckpt" / "last.ckpt"
+    ckpt = tmp_path / "run" / "version_0" / "checkpoints" / "last.ckpt"
     steps_per_epoch = torch.load(ckpt, weights_only=True)["global_step"]
     cli = run_cli(
         ["fit", *_tiny_args(tiny_corpus, tmp_path, epochs=2, wandb=False), "--ckpt_path", str(ckpt)]
     )
     assert cli.trainer.current_epoch == 2
     assert cli.trainer.global_step == 2 * steps_per_epoch
-    metrics = (tmp_path / "csv").rglob("metrics.csv")
-    assert any("val/ppl" in path.read_text() for path in metrics)
-    hparams = "".join(p.read_text() for p in (tmp_path / "csv").rglob("hparams.yaml"))
+    resumed = tmp_path / "run" / "version_1"
+    assert "val/ppl" in (resumed / "metrics.csv").read_text()
+    hparams = (resumed / "hparams.yaml").read_text()
     for key in (
         "data/files",
         "data/corpus_fingerprint",
@@ -174,23 +163,36 @@ def test_resume_from_checkpoint(tiny_corpus, tmp_path, monkeypatch):
         assert key in hparams
 
 
-def test_resume_with_other_vocabulary_is_refused(tiny_corpus, tmp_path, monkeypatch):
+def _permuted_vocab(run: Path, path: Path) -> Path:
+    """The run's vocabulary with two words swapped: same size, other ids."""
+    itos = json.loads((run / "vocab.json").read_text())["itos"]
+    itos[4], itos[5] = itos[5], itos[4]
+    path.write_text(json.dumps({"itos": itos}))
+    return path
+
+
+@pytest.mark.parametrize("command", ["fit", "test"])
+def test_a_vocabulary_of_the_same_size_in_another_order_is_refused(
+    command, tiny_corpus, tmp_path, monkeypatch
+):
     monkeypatch.chdir(tmp_path)
     run_cli(["fit", *_tiny_args(tiny_corpus, tmp_path, epochs=1, wandb=False)])
-    ckpt = tmp_path / "ckpt" / "last.ckpt"
-    with pytest.raises(Exception, match="different vocabulary|size mismatch"):
-        run_cli(
-            [
-                "fit",
-                *_tiny_args(tiny_corpus, tmp_path, epochs=2, wandb=False),
-                "--data.min_freq",
-                "1000",
-                "--ckpt_path",
-                str(ckpt),
-            ]
-        )
+    run = tmp_path / "run" / "version_0"
+    other = _permuted_vocab(run, tmp_path / "other_vocab.json")
+    args = _tiny_args(tiny_corpus, tmp_path, epochs=2, wandb=False)
+    args += ["--data.vocab_path", str(other), "--ckpt_path", str(run / "checkpoints" / "last.ckpt")]
+    with pytest.raises(CorpusError, match="its vocabulary .* is not this data module's"):
+        run_cli([command, *args])
 
 
 def test_generate_from_missing_checkpoint(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nothing.ckpt"):
+    with pytest.raises(CheckpointError, match="nothing.ckpt"):
         generate(str(tmp_path / "nothing.ckpt"))
+
+
+def test_help_lists_every_subcommand(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("fit", "validate", "test", "predict", "generate", "train-vectors", "baseline"):
+        assert command in out

@@ -27,6 +27,7 @@ def _run(name: str, tmp_path: Path, env: dict[str, str]) -> nbformat.NotebookNod
     return notebook
 
 
+@pytest.mark.integration
 def test_lstm_language_model_notebook_runs_on_tiny_data(tmp_path):
     notebook = _run(
         "lstm_language_model.ipynb",
@@ -56,6 +57,7 @@ def test_lstm_language_model_notebook_on_wikitext2(tmp_path):
     )
 
 
+@pytest.mark.integration
 def test_classic_classifiers_notebook_runs_on_tiny_data(tmp_path):
     notebook = _run(
         "classic_classifiers.ipynb",

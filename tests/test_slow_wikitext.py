@@ -20,7 +20,7 @@ def test_short_wikitext2_run_lowers_perplexity(tmp_path):
         cache_dir=str(tmp_path / "cache"),
     )
     assert 13_000 < dm.vocab_size < 15_000  # the valid file's word types + specials
-    assert dm.corpus.vocab.unk_id in dm.corpus.streams["test"]  # WikiText's own <unk>
+    assert dm.vocab.unk_id in dm.stream("test")  # WikiText's own <unk>
     torch.manual_seed(0)
     task = LanguageModelTask(dm.vocab_size, 128, 128, 2, 0.2)
     trainer = pl.Trainer(

@@ -139,7 +139,8 @@ class ClassificationDataModule(pl.LightningDataModule):
     def texts(self, split: str) -> LabeledTexts:
         """A split's labelled texts, as read (validation held out of train where needed)."""
         if split not in self._texts:
-            needed = {split} | ({"train"} if split == "valid" else set())
+            # train and valid come together: valid may have to be held out of train
+            needed = {"train", "valid"} if split in ("train", "valid") else {split}
             read = self.read_splits(needed)
             if split in ("train", "valid") and "valid" not in read:
                 train = read["train"]

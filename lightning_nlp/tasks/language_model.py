@@ -21,16 +21,15 @@ class LanguageModelTask(Task):
 
     The hidden state runs on from one batch to the next (batches are consecutive windows of
     the same rows) and is detached so gradients stop at the window edge. Each stage keeps
-    its own state, zeroed at the start of every epoch or evaluation run. With `bptt` known,
-    each training step's learning rate is scaled by its window length over `bptt` (AWD-LSTM,
-    Merity et al. 2018): with variable-length windows, a short window would otherwise weigh
-    as much as a long one.
+    its own state, zeroed at the start of every epoch or evaluation run. Each training step's
+    learning rate is scaled by its window length over the data module's nominal `bptt`
+    (AWD-LSTM, Merity et al. 2018): with variable-length windows, a short window would
+    otherwise weigh as much as a long one.
 
     Args:
         vocab_size: V, linked from the data module by the CLI.
         embed_dim, hidden_dim, num_layers, dropout, tie_weights: see `LSTMLanguageModel`.
-        bptt: the nominal window length, linked from the data module by the CLI; None
-            leaves the learning rate unscaled.
+        scale_lr_by_window: scale the learning rate by window length / `datamodule.bptt`.
         optimizer: builds the optimiser from the parameters (default Adam, lr 1e-3).
         lr_scheduler: optional schedule, stepped every epoch (ReduceLROnPlateau watches
             `val/loss`).
@@ -47,7 +46,7 @@ class LanguageModelTask(Task):
         num_layers: int = 2,
         dropout: float = 0.5,
         tie_weights: bool = True,
-        bptt: int | None = None,
+        scale_lr_by_window: bool = True,
         optimizer: OptimizerCallable = torch.optim.Adam,
         lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
@@ -58,7 +57,7 @@ class LanguageModelTask(Task):
         )
         self.ppl = torch.nn.ModuleDict({f"{stage}_ppl": Perplexity() for stage in STAGES})
         self._hidden: dict[str, Hidden | None] = dict.fromkeys(STAGES)
-        self._window = bptt  # length of the current training window
+        self._window_scale = 1.0  # this training step's window length over the nominal bptt
 
     def forward(self, tokens: Tensor, hidden: Hidden | None = None) -> Any:
         return self.model(tokens, hidden)
@@ -106,13 +105,15 @@ class LanguageModelTask(Task):
         self._hidden["test"] = None
 
     def on_train_batch_start(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        self._window = batch[0].shape[1]
+        bptt = getattr(self.trainer.datamodule, "bptt", None)
+        if self.hparams.scale_lr_by_window and bptt:
+            self._window_scale = batch[0].shape[1] / bptt
 
     def optimizer_step(
         self, epoch: int, batch_idx: int, optimizer: Any, optimizer_closure: Any = None
     ) -> None:
         """Steps with the learning rate scaled by this window's length over `bptt`."""
-        scale = self._window / self.hparams.bptt if self.hparams.bptt else 1.0
+        scale = self._window_scale
         for group in optimizer.param_groups:
             group["lr"] *= scale
         try:

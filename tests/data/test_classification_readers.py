@@ -15,7 +15,7 @@ from tests.data import corpus_fixtures as fx
 
 
 def _sizes(dm):
-    return {split: len(docs) for split, docs in dm.corpus.documents.items()}
+    return {split: len(dm.split(split).documents) for split in ("train", "valid", "test")}
 
 
 def test_sst2_stsa_and_glue_layouts(tmp_path):
@@ -50,7 +50,7 @@ def test_trec_malformed_line(tmp_path):
     with open(folder / "train_5500.label", "ab") as handle:
         handle.write(b"NOLABEL what is this ?\n")
     with pytest.raises(CorpusError, match=r"train_5500.label:61: expected 'COARSE:fine"):
-        TRECDataModule(str(folder), cache_dir=str(tmp_path / "c")).corpus
+        TRECDataModule(str(folder), cache_dir=str(tmp_path / "c")).split("test")
 
 
 def test_imdb_tarball_and_unsup(tmp_path):
@@ -113,7 +113,7 @@ def test_unknown_label_in_test_is_an_error(tmp_path):
     with pytest.raises(
         CorpusError, match=r"test.csv:42: label 'surprise' does not occur in the training data"
     ):
-        TableFilesDataModule(str(folder), cache_dir=str(tmp_path / "c")).corpus
+        TableFilesDataModule(str(folder), cache_dir=str(tmp_path / "c")).split("test")
 
 
 def test_empty_documents_are_counted_not_fatal(tmp_path):
@@ -121,9 +121,9 @@ def test_empty_documents_are_counted_not_fatal(tmp_path):
     with open(folder / "train.csv", "a") as handle:
         handle.write('100,"   ",pos\n101,"",neg\n')
     dm = TableFilesDataModule(str(folder), cache_dir=str(tmp_path / "c"), val_fraction=0.1)
-    corpus = dm.corpus
-    assert corpus.skipped_empty["train"] + corpus.skipped_empty["valid"] == 2
-    assert all(len(doc) > 0 for docs in corpus.documents.values() for doc in docs)
+    splits = [dm.split(s) for s in ("train", "valid", "test")]
+    assert splits[0].skipped_empty + splits[1].skipped_empty == 2
+    assert all(len(doc) > 0 for split in splits for doc in split.documents)
 
 
 def test_missing_corpus_files(tmp_path, monkeypatch):
@@ -132,9 +132,9 @@ def test_missing_corpus_files(tmp_path, monkeypatch):
 
     monkeypatch.setattr(imdb, "SOURCE", Source("http://127.0.0.1:9/aclImdb_v1.tar.gz"))
     with pytest.raises(CorpusError, match="found neither stsa.binary.train nor train.tsv"):
-        SST2DataModule(str(tmp_path), cache_dir=str(tmp_path / "c")).corpus
+        SST2DataModule(str(tmp_path), cache_dir=str(tmp_path / "c")).split("train")
     with pytest.raises(CorpusError, match=r"aclImdb_v1.tar.gz: file not found"):
-        IMDbDataModule(str(tmp_path / "nothing"), cache_dir=str(tmp_path / "c")).corpus
+        IMDbDataModule(str(tmp_path / "nothing"), cache_dir=str(tmp_path / "c")).split("train")
 
 
 def test_stratified_split_is_seeded_and_balanced():

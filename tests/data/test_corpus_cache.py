@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 
 import lightning_nlp.data.token_cache as token_cache
-from lightning_nlp.data.corpus_cache import load_lm_corpus
 from lightning_nlp.data.io import CorpusError
+from lightning_nlp.data.lm_datamodule import TextFilesLMDataModule
 
 
-def _files(folder):
-    return {s: folder / f"{s}.txt" for s in ("train", "valid", "test")}
+def _dm(folder, cache, **kwargs):
+    return TextFilesLMDataModule(str(folder), cache_dir=str(cache), **kwargs)
 
 
 def test_numericalises_with_eos_and_train_vocab(tmp_path):
@@ -16,39 +16,56 @@ def test_numericalises_with_eos_and_train_vocab(tmp_path):
     (folder / "train.txt").write_text("a b\nb c\n")
     (folder / "valid.txt").write_text("a z\n")
     (folder / "test.txt").write_text("c\n")
-    corpus = load_lm_corpus(_files(folder), cache_dir=tmp_path / "cache")
-    vocab = corpus.vocab
-    assert "z" not in vocab
-    assert vocab.decode(corpus.streams["train"]) == ["a", "b", "<eos>", "b", "c", "<eos>"]
-    assert vocab.decode(corpus.streams["valid"]) == ["a", "<unk>", "<eos>"]
+    dm = _dm(folder, tmp_path / "cache")
+    assert "z" not in dm.vocab
+    assert dm.vocab.decode(dm.stream("train")) == ["a", "b", "<eos>", "b", "c", "<eos>"]
+    assert dm.vocab.decode(dm.stream("valid")) == ["a", "<unk>", "<eos>"]
 
 
 def test_second_run_reads_the_cache(tiny_corpus, tmp_path, monkeypatch):
-    first = load_lm_corpus(_files(tiny_corpus), cache_dir=tmp_path / "cache")
+    first = _dm(tiny_corpus, tmp_path / "cache")
+    first.prepare_data()
+    fingerprint = first.provenance()["data/corpus_fingerprint"]
 
     def no_tokenising(*args, **kwargs):
         raise AssertionError("tokenised again")
 
     monkeypatch.setattr(token_cache, "_tokenize", no_tokenising)
-    second = load_lm_corpus(_files(tiny_corpus), cache_dir=tmp_path / "cache")
-    assert second.fingerprint == first.fingerprint
-    assert np.array_equal(second.streams["train"], first.streams["train"])
+    second = _dm(tiny_corpus, tmp_path / "cache")
+    second.prepare_data()
+    assert second.provenance()["data/corpus_fingerprint"] == fingerprint
+    assert np.array_equal(second.stream("train"), first.stream("train"))
     # vocabulary settings reuse the token tables but change the fingerprint
-    smaller = load_lm_corpus(_files(tiny_corpus), max_vocab=8, cache_dir=tmp_path / "cache")
-    assert len(smaller.vocab) == 8 and smaller.fingerprint != first.fingerprint
+    smaller = _dm(tiny_corpus, tmp_path / "cache", max_vocab=8)
+    smaller.prepare_data()
+    assert len(smaller.vocab) == 8
+    assert smaller.provenance()["data/corpus_fingerprint"] != fingerprint
     # a changed file is tokenised again
     (tiny_corpus / "test.txt").write_text("new text\n")
     with pytest.raises(AssertionError, match="tokenised again"):
-        load_lm_corpus(_files(tiny_corpus), cache_dir=tmp_path / "cache")
+        _dm(tiny_corpus, tmp_path / "cache").prepare_data()
 
 
 def test_bad_files_are_named(tiny_corpus, tmp_path):
     (tiny_corpus / "valid.txt").write_bytes(b"ok\n\xff\xfe bad\n")
     with pytest.raises(CorpusError, match=r"valid.txt:2: not valid utf-8"):
-        load_lm_corpus(_files(tiny_corpus), cache_dir=tmp_path / "cache")
+        _dm(tiny_corpus, tmp_path / "cache").prepare_data()
     (tiny_corpus / "valid.txt").write_text("")
     with pytest.raises(CorpusError, match="valid.txt: file is empty"):
-        load_lm_corpus(_files(tiny_corpus), cache_dir=tmp_path / "cache")
+        _dm(tiny_corpus, tmp_path / "cache").prepare_data()
     (tiny_corpus / "valid.txt").unlink()
     with pytest.raises(CorpusError, match="valid.txt: file not found"):
-        load_lm_corpus(_files(tiny_corpus), cache_dir=tmp_path / "cache")
+        _dm(tiny_corpus, tmp_path / "cache").prepare_data()
+
+
+def test_evaluation_with_a_saved_vocabulary_never_reads_the_training_file(tiny_corpus, tmp_path):
+    trained = _dm(tiny_corpus, tmp_path / "cache")
+    trained.save_artifacts(tmp_path / "run")
+    (tiny_corpus / "train.txt").unlink()
+    dm = _dm(tiny_corpus, tmp_path / "cache", vocab_path=str(tmp_path / "run" / "vocab.json"))
+    dm.prepare_data()
+    dm.setup("test")
+    assert dm.vocab.itos == trained.vocab.itos
+    assert len(dm.test_dataloader()) > 0
+    with pytest.raises(CorpusError, match="train.txt: file not found"):
+        dm.setup("fit")

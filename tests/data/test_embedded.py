@@ -37,4 +37,4 @@ def test_files_and_datamodule(tmp_path):
         num_docs=200, cache_dir=str(tmp_path / "cache"), batch_size=4, bptt=10
     )
     assert dm.vocab_size > 100
-    assert sum(len(ids) for ids in dm.corpus.streams.values()) > 200 * 20
+    assert sum(len(dm.stream(s)) for s in ("train", "valid", "test")) > 200 * 20

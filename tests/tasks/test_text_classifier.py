@@ -1,6 +1,8 @@
-import json
+import csv
+from pathlib import Path
 
 import numpy as np
+import pytest
 import pytorch_lightning as pl
 import torch
 from gensim.models import KeyedVectors
@@ -27,27 +29,74 @@ def _trainer(tmp_path, **kw):
     )
 
 
-def test_fit_and_test_write_report_and_confusion_matrix(tmp_path):
+def _predictions(task, dm, split):
+    """(truth, predicted) class ids of a split, one document at a time."""
+    data = dm.split(split)
+    task.eval()
+    with torch.no_grad():
+        predicted = [
+            int(
+                task(
+                    torch.as_tensor(doc[None], dtype=torch.long), torch.tensor([len(doc)])
+                ).argmax()
+            )
+            for doc in data.documents
+        ]
+    return data.labels, np.asarray(predicted)
+
+
+def test_fit_and_test_metrics_and_report_equal_scikit_learn(tmp_path):
+    from sklearn import metrics
+
     dm = _dm(tmp_path)
     task = TextClassifierTask(dm.vocab_size, dm.num_classes, dm.pad_id, "gru", 16, 16)
     trainer = _trainer(tmp_path, max_epochs=1)
     trainer.fit(task, dm)
     result = trainer.test(task, dm, verbose=False)[0]
-    for key in (
-        "test/acc",
-        "test/f1_macro",
-        "test/f1_weighted",
-        "test/precision_macro",
-        "test/recall_weighted",
-        "test/loss",
-    ):
-        assert 0 <= result[key] <= 10
+    truth, predicted = _predictions(task, dm, "test")
+    assert result["test/acc"] == pytest.approx(metrics.accuracy_score(truth, predicted), abs=1e-6)
+    for average in ("macro", "weighted"):
+        p, r, f1, _ = metrics.precision_recall_fscore_support(
+            truth, predicted, average=average, zero_division=0
+        )
+        assert result[f"test/precision_{average}"] == pytest.approx(p, abs=1e-6)
+        assert result[f"test/recall_{average}"] == pytest.approx(r, abs=1e-6)
+        assert result[f"test/f1_{average}"] == pytest.approx(f1, abs=1e-6)
     folder = tmp_path / "logs" / "lightning_logs" / "version_0"
     assert (folder / "test_confusion_matrix.png").stat().st_size > 1000
     report = (folder / "test_report.txt").read_text()
-    assert "negative" in report and "macro avg" in report
-    assert json.loads((folder / "labels.json").read_text()) == ["negative", "positive"]
-    assert (folder / "vocab.json").is_file()
+    expected = metrics.classification_report(
+        truth, predicted, target_names=dm.label_names, output_dict=True, zero_division=0
+    )
+    rows = {" ".join(line.split()[:-4]): line.split()[-4:] for line in report.splitlines()[2:]}
+    for name in [*dm.label_names, "macro avg", "weighted avg"]:
+        precision, recall, f1, support = rows[name]
+        want = expected[name]
+        assert float(precision) == pytest.approx(want["precision"], abs=6e-4)
+        assert float(recall) == pytest.approx(want["recall"], abs=6e-4)
+        assert float(f1) == pytest.approx(want["f1-score"], abs=6e-4)
+        assert int(support) == want["support"]
+
+
+def test_validation_metrics_are_reset_between_epochs(tmp_path):
+    """Each epoch's val/acc is that epoch's model on the validation split, not a running mean."""
+    dm = _dm(tmp_path)
+    task = TextClassifierTask(dm.vocab_size, dm.num_classes, dm.pad_id, "gru", 16, 16)
+    seen = []
+
+    class Record(pl.Callback):
+        def on_validation_epoch_end(self, trainer, pl_module):
+            if not trainer.sanity_checking:
+                truth, predicted = _predictions(pl_module, dm, "valid")
+                pl_module.train()
+                seen.append((float((truth == predicted).mean()), trainer.callback_metrics))
+
+    trainer = _trainer(tmp_path, max_epochs=3, callbacks=[Record()], num_sanity_val_steps=0)
+    trainer.fit(task, dm)
+    with open(Path(trainer.logger.log_dir) / "metrics.csv") as handle:
+        logged = [float(row["val/acc"]) for row in csv.DictReader(handle) if row["val/acc"]]
+    assert len(logged) == 3
+    assert logged == pytest.approx([accuracy for accuracy, _ in seen], abs=1e-6)
 
 
 def test_pretrained_frozen_vectors_are_loaded_and_kept(tmp_path):
