@@ -38,3 +38,19 @@ def test_files_and_datamodule(tmp_path):
     )
     assert dm.vocab_size > 100
     assert sum(len(dm.stream(s)) for s in ("train", "valid", "test")) > 200 * 20
+
+
+def test_generated_files_are_rewritten_when_the_generator_changes(tmp_path, monkeypatch):
+    from lightning_nlp.data import embedded, synthetic_reviews
+
+    folder = write_embedded_corpus(tmp_path / "emb", num_docs=100, seed=0)
+    original = (folder / "train.txt").read_text()
+    (folder / "train.txt").write_text("edited\n")
+    write_embedded_corpus(folder, num_docs=100, seed=0)
+    assert (folder / "train.txt").read_text() == "edited\n"  # same generator: files kept
+    changed = tmp_path / "synthetic_reviews.py"
+    changed.write_text(open(synthetic_reviews.__file__).read() + "\n# a change\n")
+    monkeypatch.setattr(synthetic_reviews, "__file__", str(changed))
+    assert embedded.generator_key(100, 0) != (folder / "GENERATOR").read_text().strip()
+    write_embedded_corpus(folder, num_docs=100, seed=0)
+    assert (folder / "train.txt").read_text() == original  # regenerated, not reused

@@ -1,6 +1,6 @@
 import pytest
 
-from lightning_nlp.data.io import CorpusError, atomic_write_text, read_lines
+from lightning_nlp.data.io import CorpusError, atomic_write_text, read_lines, split_lines
 
 
 def test_missing_file(tmp_path):
@@ -27,3 +27,11 @@ def test_atomic_write_replaces_and_leaves_no_temporaries(tmp_path):
     atomic_write_text(target, "two")
     assert target.read_text() == "two"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_lines_end_only_at_newline(tmp_path):
+    text = "a\x0cb\x1cc\x1dd\x1ee\x85f\u2028g\u2029h\x0bi\r\nsecond\n\nlast without newline"
+    (tmp_path / "odd.txt").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    lines = read_lines(tmp_path / "odd.txt")
+    assert lines == ["a\x0cb\x1cc\x1dd\x1ee\x85f\u2028g\u2029h\x0bi", "second", "", "last without newline"]
+    assert split_lines("one\n") == ["one"] and split_lines("one\n\n") == ["one", ""]

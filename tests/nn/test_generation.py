@@ -62,3 +62,30 @@ def test_sampling_is_repeatable_with_a_seed_and_top_k_one_is_greedy():
     assert draw(7) == draw(7)
     assert draw(7) != draw(8)
     assert draw(1, top_k=1) == sample(model, prompt, 20, temperature=0)
+
+
+class StepDownModel(nn.Module):
+    """Always predicts the id one below the last input id: reading a reversed prompt, it
+    continues the text leftwards (a backward LM's job)."""
+
+    def __init__(self, vocab_size):
+        super().__init__()
+        self.vocab_size = vocab_size
+
+    def forward(self, tokens, hidden=None):
+        logits = torch.full((*tokens.shape, self.vocab_size), -1e9)
+        logits.scatter_(-1, (tokens - 1).clamp(min=4)[..., None], 0.0)
+        dummy = torch.zeros(1, tokens.shape[0], 1)
+        return logits, (dummy, dummy)
+
+
+def test_backwards_generation_writes_before_the_prompt():
+    from lightning_nlp.data.vocab import SPECIALS, Vocab
+    from lightning_nlp.generate import generate_text
+
+    vocab = Vocab([*SPECIALS, "a", "b", "c", "d", "e", "f"])
+    model = StepDownModel(len(vocab))
+    text = generate_text(model, vocab, "whitespace", "e f", max_tokens=3, temperature=0, backwards=True)
+    assert text == ["b c d e f"]
+    forwards = generate_text(model, vocab, "whitespace", "e f", max_tokens=2, temperature=0)
+    assert forwards == ["e f e d"]
