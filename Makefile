@@ -19,9 +19,9 @@ $(STAMP): setup.cfg pyproject.toml
 
 demo: install
 	WANDB_SILENT=true $(BIN)/lightning-nlp fit --config configs/lm/embedded_lstm.yaml
-	$(BIN)/lightning-nlp generate --ckpt_path runs/embedded_lstm/checkpoints/last.ckpt \
+	$(BIN)/lightning-nlp generate --ckpt_path runs/lm/embedded_lstm \
 		--prompt "The food was" --max_tokens 40 --top_k 20 --num_samples 3 --seed 0
-	$(BIN)/lightning-nlp generate --ckpt_path runs/embedded_lstm/checkpoints/last.ckpt \
+	$(BIN)/lightning-nlp generate --ckpt_path runs/lm/embedded_lstm \
 		--prompt "The food was" --max_tokens 40 --beam_size 5
 
 test: install

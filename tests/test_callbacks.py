@@ -43,8 +43,13 @@ def _fit_with_bar(tmp_path, bar, monkeypatch):
     dm = _dm(tmp_path, batch_size=4)
     task = TextClassifierTask(dm.vocab_size, dm.num_classes, dm.pad_id, "average", 8)
     trainer = pl.Trainer(
-        accelerator="cpu", logger=False, enable_checkpointing=False, max_epochs=1,
-        callbacks=[bar], enable_model_summary=False, num_sanity_val_steps=0,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        max_epochs=1,
+        callbacks=[bar],
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
     )
     trainer.fit(task, dm)
     return stderr.getvalue()

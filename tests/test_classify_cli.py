@@ -203,3 +203,28 @@ def test_train_vectors_then_baseline(tmp_path, capsys):
     expected = float((model.predict(features["test"]) == dm.split("test").labels).mean())
     assert result["test_docs"] == len(dm.split("test").documents)
     assert result["test/acc"] == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.integration
+def test_predict_on_two_ranks_writes_one_file_in_input_order(trained, tmp_path):
+    texts = [f"the film was {'great' if i % 3 else 'awful'} " * (1 + i % 7) for i in range(41)]
+    (tmp_path / "in.txt").write_text("\n".join(texts) + "\n")
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    outputs = {}
+    for devices, strategy in ((1, "auto"), (2, "ddp")):
+        out = tmp_path / f"out{devices}.jsonl"
+        command = [EXE, "predict", "--config", CONFIG, "--data.data_dir", str(tmp_path / "sst2")]
+        command += ["--ckpt_path", str(trained), "--data.predict_file", str(tmp_path / "in.txt")]
+        command += ["--data.eval_batch_size", "4", "--predictions.output", str(out)]
+        command += ["--trainer.accelerator", "cpu", "--trainer.devices", str(devices)]
+        command += ["--trainer.strategy", strategy]
+        done = subprocess.run(
+            command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        outputs[devices] = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(outputs[2]) == len(texts)
+    for one, two in zip(outputs[1], outputs[2]):
+        assert one["label"] == two["label"]
+        for label, p in one["probs"].items():
+            assert two["probs"][label] == pytest.approx(p, abs=1e-5)

@@ -196,3 +196,30 @@ def test_help_lists_every_subcommand(capsys):
     out = capsys.readouterr().out
     for command in ("fit", "validate", "test", "predict", "generate", "train-vectors", "baseline"):
         assert command in out
+
+
+def test_generate_refuses_a_classifier_checkpoint(tmp_path, monkeypatch):
+    from tests.data import corpus_fixtures as fx
+
+    monkeypatch.chdir(tmp_path)
+    args = ["--config", str(ROOT / "configs/classify/trec_lstm.yaml")]
+    args += ["--data.data_dir", str(fx.write_trec(tmp_path / "trec"))]
+    args += ["--data.cache_dir", str(tmp_path / "c"), "--trainer.max_epochs", "1"]
+    args += ["--trainer.logger", "false", "--trainer.default_root_dir", str(tmp_path / "runs")]
+    run_cli(["fit", *args])
+    with pytest.raises(CheckpointError, match="is a TextClassifierTask checkpoint"):
+        generate(str(tmp_path / "runs"))
+
+
+def test_ranks_started_by_a_run_use_its_saved_vocabulary(tiny_corpus, tmp_path, monkeypatch):
+    """A rank that Lightning starts inherits the run folder and reads vocab.json from it
+    instead of building the vocabulary again."""
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run" / "version_7"
+    run.mkdir(parents=True)
+    (run / "vocab.json").write_text(json.dumps({"itos": ["<pad>", "<unk>", "<bos>", "<eos>", "x"]}))
+    monkeypatch.setenv("LIGHTNING_NLP_RUN_DIR", str(run))
+    cli = run_cli(_tiny_args(tiny_corpus, tmp_path, wandb=False), run=False)
+    assert cli.datamodule.hparams.vocab_path == str(run / "vocab.json")
+    assert cli.model.hparams.vocab_size == 5
+    assert cli.trainer.default_root_dir == str(run)

@@ -33,5 +33,10 @@ def test_lines_end_only_at_newline(tmp_path):
     text = "a\x0cb\x1cc\x1dd\x1ee\x85f\u2028g\u2029h\x0bi\r\nsecond\n\nlast without newline"
     (tmp_path / "odd.txt").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
     lines = read_lines(tmp_path / "odd.txt")
-    assert lines == ["a\x0cb\x1cc\x1dd\x1ee\x85f\u2028g\u2029h\x0bi", "second", "", "last without newline"]
+    assert lines == [
+        "a\x0cb\x1cc\x1dd\x1ee\x85f\u2028g\u2029h\x0bi",
+        "second",
+        "",
+        "last without newline",
+    ]
     assert split_lines("one\n") == ["one"] and split_lines("one\n\n") == ["one", ""]

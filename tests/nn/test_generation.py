@@ -85,7 +85,9 @@ def test_backwards_generation_writes_before_the_prompt():
 
     vocab = Vocab([*SPECIALS, "a", "b", "c", "d", "e", "f"])
     model = StepDownModel(len(vocab))
-    text = generate_text(model, vocab, "whitespace", "e f", max_tokens=3, temperature=0, backwards=True)
+    text = generate_text(
+        model, vocab, "whitespace", "e f", max_tokens=3, temperature=0, backwards=True
+    )
     assert text == ["b c d e f"]
     forwards = generate_text(model, vocab, "whitespace", "e f", max_tokens=2, temperature=0)
     assert forwards == ["e f e d"]

@@ -126,7 +126,11 @@ def test_a_non_finite_loss_gives_a_non_finite_perplexity(tiny_corpus, tmp_path):
 
 def test_learning_rate_scaled_by_window_length_then_restored(tiny_corpus, tmp_path):
     dm = TextFilesLMDataModule(
-        str(tiny_corpus), batch_size=2, bptt=10, variable_bptt=True, order_seed=5,
+        str(tiny_corpus),
+        batch_size=2,
+        bptt=10,
+        variable_bptt=True,
+        order_seed=5,
         cache_dir=str(tmp_path / "c"),
     )
     task = LanguageModelTask(
@@ -154,12 +158,34 @@ def test_learning_rate_scaled_by_window_length_then_restored(tiny_corpus, tmp_pa
 def test_reduce_on_plateau_schedule_watches_validation_loss(tiny_corpus, tmp_path):
     dm = TextFilesLMDataModule(str(tiny_corpus), bptt=5, cache_dir=str(tmp_path / "c"))
     task = LanguageModelTask(
-        dm.vocab_size, 8, 8, 1, 0.0,
+        dm.vocab_size,
+        8,
+        8,
+        1,
+        0.0,
         optimizer=lambda p: torch.optim.SGD(p, lr=1e-6),
-        lr_scheduler=lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(o, patience=0, factor=0.5),
+        lr_scheduler=lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(
+            o, patience=0, factor=0.5
+        ),
     )
     trainer = _trainer(max_epochs=3)
     trainer.fit(task, dm)
     assert trainer.lr_scheduler_configs[0].monitor == "val/loss"
     # with lr 1e-6 the validation loss hardly moves, so the plateau halves the rate
     assert trainer.optimizers[0].param_groups[0]["lr"] < 1e-6
+
+
+def test_every_validation_run_starts_from_a_zero_state(tiny_corpus, tmp_path):
+    dm = TextFilesLMDataModule(str(tiny_corpus), bptt=5, cache_dir=str(tmp_path / "c"))
+    task = LanguageModelTask(dm.vocab_size, 8, 8, 1, 0.0)
+    starts = []
+
+    class Record(Callback):
+        def on_validation_batch_start(self, trainer, module, batch, batch_idx, dataloader_idx=0):
+            if batch_idx == 0:
+                starts.append(module._hidden["val"])
+            elif batch_idx == 1:
+                assert module._hidden["val"] is not None  # carried within the run
+
+    _trainer(max_epochs=3, callbacks=[Record()], num_sanity_val_steps=2).fit(task, dm)
+    assert len(starts) == 4 and all(state is None for state in starts)  # sanity + 3 epochs

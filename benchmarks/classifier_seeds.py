@@ -1,0 +1,149 @@
+"""Test accuracy of classifier configs over several seeds, on the real corpora in ../shared/data.
+
+Each run: `lightning-nlp fit` with the config (and overrides), then test with the checkpoint of
+the best validation accuracy. Prints one JSON line per run and, last, one JSON object with the
+mean and standard deviation of each setting.
+
+    python benchmarks/classifier_seeds.py --plan readme     # the README's results table
+    python benchmarks/classifier_seeds.py --plan csv_default  # candidates for configs/classify/csv.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+CORPORA = {  # name -> (data module, folder)
+    "sst2": ("lightning_nlp.data.sst2.SST2DataModule", "sst2"),
+    "trec": ("lightning_nlp.data.trec.TRECDataModule", "trec"),
+    "imdb_sample": ("lightning_nlp.data.imdb_sample.IMDbSampleDataModule", "imdb_sample"),
+    "gnad": ("lightning_nlp.data.gnad.GNADDataModule", "10kgnad"),
+}
+CSV_CANDIDATES = {
+    "bilstm_last": [
+        "--model.encoder",
+        "lstm",
+        "--model.bidirectional",
+        "true",
+        "--model.pooling",
+        "last",
+    ],
+    "bilstm_max": [
+        "--model.encoder",
+        "lstm",
+        "--model.bidirectional",
+        "true",
+        "--model.pooling",
+        "max",
+    ],
+    "bigru_max": [
+        "--model.encoder",
+        "gru",
+        "--model.bidirectional",
+        "true",
+        "--model.pooling",
+        "max",
+    ],
+}
+
+
+def plans(vectors: str | None) -> dict[str, list[tuple[str, str, list[str]]]]:
+    """plan -> [(setting name, config, extra arguments)]"""
+    csv = [
+        (
+            f"{corpus}/{name}",
+            "configs/classify/csv.yaml",
+            ["--data", module, "--data.data_dir", str(DATA / folder), *args],
+        )
+        for corpus, (module, folder) in CORPORA.items()
+        for name, args in CSV_CANDIDATES.items()
+    ]
+    readme = [
+        ("sst2_gru", "configs/classify/sst2_gru.yaml", ["--data.data_dir", str(DATA / "sst2")]),
+        ("sst2_lstm", "configs/classify/sst2_lstm.yaml", ["--data.data_dir", str(DATA / "sst2")]),
+        ("trec_lstm", "configs/classify/trec_lstm.yaml", ["--data.data_dir", str(DATA / "trec")]),
+    ]
+    if vectors:
+        readme += [
+            (
+                "sst2_lstm+w2v",
+                "configs/classify/sst2_lstm.yaml",
+                ["--data.data_dir", str(DATA / "sst2"), "--model.vectors", vectors],
+            ),
+            (
+                "trec_lstm+w2v",
+                "configs/classify/trec_lstm.yaml",
+                [
+                    "--data.data_dir",
+                    str(DATA / "trec"),
+                    "--model.vectors",
+                    vectors,
+                    "--model.embed_dim",
+                    "300",
+                ],
+            ),
+        ]
+    return {"csv_default": csv, "readme": readme}
+
+
+def run(config: str, extra: list[str], seed: int, root: Path) -> tuple[float, float]:
+    from lightning_nlp.cli import run_cli
+
+    args = ["--config", str(ROOT / config), *extra, "--seed_everything", str(seed)]
+    args += ["--trainer.default_root_dir", str(root), "--trainer.logger", "false"]
+    args += ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+    start = time.perf_counter()
+    cli = run_cli(["fit", *args])
+    result = cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best", verbose=False)
+    return float(result[0]["test/acc"]), time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--plan", choices=["readme", "csv_default"], default="readme")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--vectors", default=None, help="word2vec file for the +w2v rows")
+    parser.add_argument("--only", default=None, help="run only settings containing this text")
+    options = parser.parse_args()
+    os.environ.setdefault("WANDB_MODE", "disabled")
+    sys.argv = sys.argv[:1]
+    summary = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, config, extra in plans(options.vectors)[options.plan]:
+            if options.only and options.only not in name:
+                continue
+            accuracies, seconds = [], []
+            for seed in options.seeds:
+                accuracy, wall = run(config, extra, seed, Path(tmp) / name.replace("/", "_"))
+                accuracies.append(accuracy)
+                seconds.append(wall)
+                print(
+                    json.dumps(
+                        {
+                            "setting": name,
+                            "seed": seed,
+                            "test_acc": accuracy,
+                            "seconds": round(wall, 1),
+                        }
+                    ),
+                    flush=True,
+                )
+            summary[name] = {
+                "mean": round(statistics.mean(accuracies), 4),
+                "std": round(statistics.stdev(accuracies), 4) if len(accuracies) > 1 else 0.0,
+                "runs": len(accuracies),
+                "seconds_per_run": round(statistics.mean(seconds), 1),
+            }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
