@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow lint bench clean
+.PHONY: install demo test test-slow lint bench notebooks clean
 
 install: $(STAMP)
 
@@ -33,6 +33,9 @@ test-slow: install
 lint: install
 	$(BIN)/ruff check lightning_nlp tests benchmarks
 	$(BIN)/ruff format --check lightning_nlp tests benchmarks
+
+notebooks: install  # re-run the notebooks on ../shared/data and keep their outputs
+	$(BIN)/python notebooks/execute.py
 
 bench: install
 	$(BIN)/python benchmarks/lm_throughput.py

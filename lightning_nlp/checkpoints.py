@@ -48,14 +48,16 @@ def task_name(cls: type) -> str:
 
 
 def checkpoint_task(checkpoint: dict[str, Any]) -> str | None:
-    """The class path of the LightningModule that wrote `checkpoint`, when it recorded one."""
-    return (checkpoint.get(META_KEY) or {}).get("task")
+    """The class path of the LightningModule that wrote `checkpoint`: recorded by the task,
+    or by LightningCLI in the hyperparameters."""
+    recorded = (checkpoint.get(META_KEY) or {}).get("task")
+    return recorded or (checkpoint.get("hyper_parameters") or {}).get("_class_path")
 
 
 def check_task(checkpoint: dict[str, Any], expected: type, where: str | Path) -> None:
     """Refuses a checkpoint written by another task, naming both."""
     found = checkpoint_task(checkpoint)
-    if found is not None and found != task_name(expected):
+    if found is not None and found != task_name(expected) and not _subclass(found, expected):
         raise CheckpointError(
             f"{where}: is a {found.rsplit('.', 1)[-1]} checkpoint, but this command needs a "
             f"{expected.__qualname__} one; pass a checkpoint of the right run"
@@ -68,3 +70,20 @@ def data_state(checkpoint: dict[str, Any]) -> dict[str, Any] | None:
         if isinstance(value, dict) and "vocab" in value and "tokenizer" in value:
             return value
     return None
+
+
+def import_class(class_path: str) -> type | None:
+    """The class named by a dotted path, or None when it cannot be imported."""
+    import importlib
+
+    module, _, name = class_path.rpartition(".")
+    try:
+        found = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
+        return None
+    return found if isinstance(found, type) else None
+
+
+def _subclass(class_path: str, expected: type) -> bool:
+    found = import_class(class_path)
+    return found is not None and issubclass(found, expected)

@@ -21,6 +21,7 @@ from lightning_nlp.callbacks.jsonl_prediction_writer import JSONLPredictionWrite
 from lightning_nlp.checkpoints import (
     CheckpointError,
     check_task,
+    import_class,
     read_checkpoint,
     resolve_checkpoint,
 )
@@ -66,6 +67,7 @@ class LightningNLPCLI(LightningCLI):
         else:
             self.run_dir = new_run_dir(trainer.default_root_dir or default_root(config))
             os.environ[RUN_DIR_ENV] = str(self.run_dir)  # inherited by the ranks Lightning starts
+        self._root = trainer.default_root_dir  # restored before config.yaml is written
         trainer.default_root_dir = str(self.run_dir)
         for logger in _as_list(trainer.logger):
             if isinstance(logger, Namespace) and "init_args" in logger:
@@ -95,13 +97,15 @@ class LightningNLPCLI(LightningCLI):
             return
         path = resolve_checkpoint(config.ckpt_path)
         config.ckpt_path = str(path)
-        check_task(read_checkpoint(path), _import(config.model.class_path), path)
+        check_task(read_checkpoint(path), import_class(config.model.class_path), path)
         init_args = config.data.get("init_args", config.data)
         if subcommand != "fit" and "vocab_path" in init_args and not init_args.vocab_path:
             init_args.vocab_path = str(path)  # evaluate with the model's own vocabulary
 
     def _before_run(self) -> None:
-        """Saves the data artifacts (vocabulary, labels) before any other rank starts."""
+        """Saves the data artifacts (vocabulary, labels) before any other rank starts, and
+        keeps the run folder out of the saved config, so that re-running it starts a new run."""
+        self.config[self.subcommand].trainer.default_root_dir = self._root
         save = getattr(self.datamodule, "save_artifacts", None)
         if save is not None:
             save(self.run_dir)
@@ -132,13 +136,6 @@ def _as_list(value: Any) -> list[Any]:
     if value is None or isinstance(value, bool):
         return []
     return list(value) if isinstance(value, list | tuple) else [value]
-
-
-def _import(class_path: str) -> type:
-    import importlib
-
-    module, _, name = class_path.rpartition(".")
-    return getattr(importlib.import_module(module), name)
 
 
 def run_cli(args: list[str] | None = None, run: bool = True) -> LightningNLPCLI:

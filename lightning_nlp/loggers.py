@@ -38,9 +38,14 @@ def new_run_dir(root: str | Path) -> Path:
     talking to each other, so there the folder is named after the job instead.
     """
     root = Path(root)
-    job = os.environ.get("TORCHELASTIC_RUN_ID") or (
-        os.environ.get("SLURM_JOB_ID") if int(os.environ.get("SLURM_NTASKS", "1")) > 1 else None
-    )
+    job = os.environ.get("TORCHELASTIC_RUN_ID")
+    if job == "none":  # torchrun without --standalone or --rdzv-id names no run
+        raise RuntimeError(
+            f"torchrun gave this run no id, so its ranks cannot agree on a folder under {root}: "
+            f"pass --standalone or --rdzv-id ID to torchrun, or set {RUN_DIR_ENV}=FOLDER"
+        )
+    if int(os.environ.get("SLURM_NTASKS", "1")) > 1:  # every srun step is a run of its own
+        job = f"{os.environ.get('SLURM_JOB_ID')}.{os.environ.get('SLURM_STEP_ID', 0)}"
     if job:
         folder = root / f"job_{job}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -57,6 +62,15 @@ def new_run_dir(root: str | Path) -> Path:
 
 
 def run_dir(trainer: Any) -> Path:
-    """Folder for a run's files (vocabulary, reports): the trainer's log folder, which the CLI
-    makes the run folder; with no logger, the trainer's `default_root_dir`."""
-    return Path(trainer.log_dir or trainer.default_root_dir)
+    """Folder for a run's files (vocabulary, reports): the logger's folder, which the CLI makes
+    the run folder; with no logger, the trainer's `default_root_dir`. Unlike `trainer.log_dir`
+    it needs no collective call, so one rank alone may ask."""
+    from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
+
+    logger = trainer.logger
+    if logger is None:
+        return Path(trainer.default_root_dir)
+    folder = (
+        logger.log_dir if isinstance(logger, CSVLogger | TensorBoardLogger) else logger.save_dir
+    )
+    return Path(folder or trainer.default_root_dir)

@@ -28,8 +28,13 @@ class JSONLPredictionWriter(BasePredictionWriter):
         self.output = output
 
     def write_on_epoch_end(self, trainer, pl_module, predictions, batch_indices) -> None:  # noqa: ANN001
-        index = torch.cat([p["index"] for p in predictions]).cpu()  # (N_rank,)
-        probs = torch.cat([p["probs"] for p in predictions]).float().cpu()  # (N_rank, C)
+        names = list(getattr(trainer.datamodule, "label_names", []))
+        index = torch.cat(
+            [torch.zeros(0, dtype=torch.long)] + [p["index"].cpu() for p in predictions]
+        )
+        probs = torch.cat(
+            [torch.zeros(0, len(names))] + [p["probs"].float().cpu() for p in predictions]
+        )
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             parts: list[Any] = [None] * torch.distributed.get_world_size()
             torch.distributed.all_gather_object(parts, (index, probs))
@@ -38,7 +43,6 @@ class JSONLPredictionWriter(BasePredictionWriter):
             index = torch.cat([part[0] for part in parts])
             probs = torch.cat([part[1] for part in parts])
         probs = probs[index.argsort()]  # (N, C) in input order
-        names = list(getattr(trainer.datamodule, "label_names", range(probs.shape[1])))
         lines = []
         for row in probs.tolist():
             best = max(range(len(row)), key=row.__getitem__)

@@ -59,6 +59,10 @@ def check_same_data(datamodule: Any, state: dict[str, Any]) -> None:
         )
     if "labels" in state and state["labels"] != getattr(datamodule, "label_names", None):
         problems.append(f"its labels {state['labels']} differ from {datamodule.label_names}")
+    if state.get("backwards", False) != datamodule.hparams.get("backwards", False):
+        problems.append(
+            f"it reads text {'right to left' if state.get('backwards') else 'left to right'}"
+        )
     if state.get("tokenizer") not in (None, datamodule.hparams.tokenizer):
         problems.append(
             f"it was trained with tokenizer {state['tokenizer']!r}, "

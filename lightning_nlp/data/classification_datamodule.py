@@ -27,6 +27,14 @@ SPLITS = ("train", "valid", "test")
 STAGE_SPLITS = {"fit": ("train", "valid"), "validate": ("valid",), "test": ("test",)}
 
 
+def stage_splits(trainer: Any, has_vocab: bool) -> list[str]:
+    """The splits a Trainer's current stage reads: all three outside a Trainer."""
+    stage = trainer.state.fn if trainer is not None else None
+    stage = getattr(stage, "value", stage)
+    needed = [] if stage == "predict" else list(STAGE_SPLITS.get(stage, SPLITS))
+    return needed if has_vocab or "train" in needed or stage == "predict" else ["train", *needed]
+
+
 @dataclass(frozen=True)
 class ClassificationSplit:
     documents: list[np.ndarray]  # id arrays, each non-empty
@@ -189,9 +197,10 @@ class ClassificationDataModule(pl.LightningDataModule):
 
     # -- Lightning hooks ----------------------------------------------------------------------
     def prepare_data(self) -> None:
-        if not self.hparams.vocab_path:  # reads and tokenises once, on rank 0, into the cache
-            for split in SPLITS:
-                self._table(split)
+        """Reads and tokenises, once and on rank 0 only, what the stage needs (the training
+        split too when the vocabulary is built from it), into the on-disk cache."""
+        for split in stage_splits(self.trainer, bool(self.hparams.vocab_path)):
+            self._table(split)
 
     def setup(self, stage: str) -> None:
         for name in STAGE_SPLITS.get(stage, ()):
@@ -217,6 +226,8 @@ class ClassificationDataModule(pl.LightningDataModule):
         source = self.hparams.predict_file
         if source is None:
             raise CorpusError("predict needs --data.predict_file (a text file, or - for stdin)")
+        if source == "-" and self.trainer is not None and self.trainer.world_size > 1:
+            raise CorpusError("predict from stdin runs on one device; under DDP pass a file")
         lines = split_lines(sys.stdin.read()) if source == "-" else read_lines(source)
         table = tokenize_cached(lines, self.hparams.tokenizer, self.hparams.cache_dir)
         docs = _split_documents(table, self.vocab, self.hparams.max_len)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
@@ -93,10 +94,11 @@ class SortishBatchSampler(Sampler[list[int]]):
     def batches(self) -> list[list[int]]:
         """This rank's batches for the current epoch."""
         n, size = len(self.lengths), self.batch_size
-        if not self.shuffle:
-            order = np.argsort(-self.lengths, kind="stable")
-            batches = [order[i : i + size].tolist() for i in range(0, n, size)]
-            return batches[self.rank :: self.world_size]
+        if not self.shuffle:  # each rank its own documents, every one counted once
+            if n < self.world_size:
+                raise ValueError(f"{n} documents cannot be shared by {self.world_size} ranks")
+            order = np.argsort(-self.lengths, kind="stable")[self.rank :: self.world_size]
+            return [order[i : i + size].tolist() for i in range(0, len(order), size)]
         rng = np.random.default_rng((self.seed, self.epoch))
         order = rng.permutation(n)
         chunk = size * self.chunk_batches
@@ -116,7 +118,7 @@ class SortishBatchSampler(Sampler[list[int]]):
         return iter(self.batches())
 
     def __len__(self) -> int:
-        n_batches = -(-len(self.lengths) // self.batch_size)
         if self.shuffle:
-            return -(-n_batches // self.world_size)
-        return len(range(self.rank, n_batches, self.world_size))
+            return math.ceil(math.ceil(len(self.lengths) / self.batch_size) / self.world_size)
+        own = len(range(self.rank, len(self.lengths), self.world_size))
+        return math.ceil(own / self.batch_size)

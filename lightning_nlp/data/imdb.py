@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +21,28 @@ SOURCE = Source(
 LABELS = {"pos": "positive", "neg": "negative"}
 
 
-def iter_imdb(data_dir: str | Path) -> Iterator[tuple[str, str, str, str]]:
-    """(split, folder, text, origin) for every review, split in train/test, folder in
-    pos/neg/unsup. Reads the extracted `aclImdb/` folder when present, else the tarball
-    (downloading it when missing and online)."""
+def iter_imdb(
+    data_dir: str | Path,
+    splits: Collection[str] = ("train", "test"),
+    folders: Collection[str] = ("pos", "neg", "unsup"),
+) -> Iterator[tuple[str, str, str, str]]:
+    """(split, folder, text, origin) for every review of the given splits (train/test) and
+    folders (pos/neg/unsup); other reviews are not read. Reads the extracted `aclImdb/` folder
+    when present, else the tarball (downloading it when missing and online)."""
     data_dir = Path(data_dir)
     folder = data_dir / "aclImdb"
     if folder.is_dir():
         for path in sorted(folder.glob("*/*/*.txt")):
             split, label = path.parts[-3], path.parts[-2]
-            if label in ("pos", "neg", "unsup"):
+            if split in splits and label in folders:
                 yield split, label, _decode(path.read_bytes(), str(path)), str(path)
         return
     archive = ensure_files(data_dir, [ARCHIVE], {ARCHIVE: SOURCE})[0]
     with tarfile.open(archive, "r:gz") as tar:
         for member in tar:
             parts = member.name.split("/")
-            if member.isfile() and len(parts) == 4 and parts[2] in ("pos", "neg", "unsup"):
+            wanted = len(parts) == 4 and parts[1] in splits and parts[2] in folders
+            if member.isfile() and wanted:
                 raw = tar.extractfile(member).read()
                 yield (
                     parts[1],
@@ -67,10 +72,10 @@ class IMDbDataModule(ClassificationDataModule):
     def read_splits(self, needed: set[str]) -> dict[str, LabeledTexts]:
         wanted = needed | ({"train"} if "valid" in needed else set())
         splits = {name: LabeledTexts() for name in ("train", "test") if name in wanted}
-        for split, label, text, origin in iter_imdb(self.data_dir):
-            if label in LABELS and split in splits:
+        for split, label, text, origin in iter_imdb(self.data_dir, list(splits), list(LABELS)):
+            if split in splits:
                 splits[split].add(text, LABELS[label], origin)
         return splits
 
     def unsup_texts(self) -> list[str]:
-        return [text for _, label, text, _ in iter_imdb(self.data_dir) if label == "unsup"]
+        return [text for _, _, text, _ in iter_imdb(self.data_dir, ["train"], ["unsup"])]

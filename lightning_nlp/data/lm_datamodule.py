@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
 from lightning_nlp.data.artifacts import check_same_data, load_artifacts, save_artifacts
+from lightning_nlp.data.classification_datamodule import stage_splits
 from lightning_nlp.data.corpus_cache import corpus_fingerprint, lm_ids, lm_vocab, tokenize_file
 from lightning_nlp.data.download import Source, ensure_files
 from lightning_nlp.data.io import CorpusError
@@ -20,9 +20,8 @@ from lightning_nlp.data.token_cache import TokenTable
 from lightning_nlp.data.tokenize import TokenizerName
 from lightning_nlp.data.vocab import Vocab
 
-log = logging.getLogger(__name__)
 SPLITS = ("train", "valid", "test")
-STAGE_SPLITS = {"fit": ("train", "valid"), "validate": ("valid",), "test": ("test",)}
+STAGE_SPLITS = {"fit": ("train", "valid"), "validate": ("valid",), "test": ("test",)}  # setup
 
 
 class TextFilesLMDataModule(pl.LightningDataModule):
@@ -124,7 +123,7 @@ class TextFilesLMDataModule(pl.LightningDataModule):
     def provenance(self) -> dict[str, Any]:
         """What a run needs to record to be repeatable: files, settings and vocabulary."""
         hp = self.hparams
-        digests = {split: self.table(split)[1] for split in SPLITS if split in self._tables}
+        digests = {split: self.table(split)[1] for split in ("train", "valid")}
         return {
             "data/files": {s: f"{self.split_file(s).name} {d}" for s, d in digests.items()},
             "data/corpus_fingerprint": corpus_fingerprint(
@@ -135,16 +134,16 @@ class TextFilesLMDataModule(pl.LightningDataModule):
             ),
             "data/vocab_fingerprint": self.vocab.fingerprint,
             "data/vocab_size": self.vocab_size,
-            "data/tokens": {s: int(len(self.stream(s))) for s in digests},
+            "data/tokens": {s: len(self.table(s)[0].ids) + len(self.table(s)[0]) for s in digests},
         }
 
     def save_artifacts(self, folder: str | Path) -> None:
         save_artifacts(folder, self.vocab)
 
     def prepare_data(self) -> None:
-        if not self.hparams.vocab_path:  # tokenises and caches each file once, on rank 0
-            for split in SPLITS:
-                self.table(split)
+        """Tokenises and caches, once and on rank 0 only, the files the stage needs."""
+        for split in stage_splits(self.trainer, bool(self.hparams.vocab_path)):
+            self.table(split)
 
     def setup(self, stage: str) -> None:
         rank, world_size = 0, 1

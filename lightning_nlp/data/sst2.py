@@ -59,16 +59,12 @@ class SST2DataModule(ClassificationDataModule):
             s: self.data_dir / f"stsa.binary.{n}"
             for s, n in (("train", "train"), ("valid", "dev"), ("test", "test"))
         }
-        if stsa["train"].is_file():
+        if any(stsa[split].is_file() for split in needed):
             return {split: read_stsa(path) for split, path in stsa.items() if split in needed}
-        if (self.data_dir / "train.tsv").is_file():
-            files = {"train": "train.tsv", "valid": "train.tsv", "test": "dev.tsv"}
-            return {
-                ("train" if split == "valid" else split): read_glue_tsv(
-                    self.data_dir / files[split]
-                )
-                for split in needed
-            }
+        glue = {"train": "train.tsv", "test": "dev.tsv"}
+        if any((self.data_dir / glue.get(split, "train.tsv")).is_file() for split in needed):
+            wanted = {"train" if split == "valid" else split for split in needed}
+            return {split: read_glue_tsv(self.data_dir / glue[split]) for split in wanted}
         raise CorpusError(
             f"{self.data_dir}: found neither stsa.binary.train nor train.tsv; put the SST-2 "
             "files there or pass --data.data_dir"

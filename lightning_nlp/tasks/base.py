@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytorch_lightning as pl
+from lightning_fabric.utilities.distributed import DistributedSamplerWrapper
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 from torch.optim.lr_scheduler import ReduceLROnPlateau
@@ -37,7 +38,7 @@ class Task(pl.LightningModule):
 
     def configure_callbacks(self) -> list[Callback]:
         configured = self.trainer.checkpoint_callback
-        if configured is None or configured.monitor is not None or configured.dirpath is not None:
+        if configured is None or not _is_lightning_default(configured):
             return []  # checkpointing off, or set up by the user: leave it as it is
         checkpoint = ModelCheckpoint(
             dirpath=run_dir(self.trainer) / "checkpoints",
@@ -55,9 +56,18 @@ class Task(pl.LightningModule):
             return optimizer
         scheduler = self.lr_scheduler(optimizer)
         config: dict[str, Any] = {"scheduler": scheduler}
-        if isinstance(scheduler, ReduceLROnPlateau):
-            config["monitor"] = PLATEAU_MONITOR
+        if isinstance(scheduler, ReduceLROnPlateau):  # LightningCLI's subclass names its own
+            config["monitor"] = getattr(scheduler, "monitor", PLATEAU_MONITOR)
         return {"optimizer": optimizer, "lr_scheduler": config}
+
+    def on_train_start(self) -> None:
+        sampler = getattr(self.trainer.train_dataloader, "sampler", None)
+        if isinstance(sampler, DistributedSamplerWrapper):
+            raise RuntimeError(
+                "the project's samplers split the data by rank themselves: build the Trainer "
+                "with use_distributed_sampler=False (the CLI does), or each rank sees a fraction "
+                "of its share"
+            )
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[META_KEY] = {"task": task_name(type(self))}
@@ -73,3 +83,11 @@ class Task(pl.LightningModule):
         state = data_state(checkpoint)
         if datamodule is not None and state is not None:
             datamodule.load_state_dict(state)
+
+
+def _is_lightning_default(checkpoint: ModelCheckpoint) -> bool:
+    """True for the ModelCheckpoint the Trainer adds when none was configured."""
+    default = ModelCheckpoint()
+    settings = ("dirpath", "filename", "monitor", "save_top_k", "save_last", "every_n_epochs")
+    settings += ("_every_n_train_steps", "_train_time_interval", "save_weights_only")
+    return all(getattr(checkpoint, s, None) == getattr(default, s, None) for s in settings)

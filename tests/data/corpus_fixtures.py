@@ -21,9 +21,9 @@ def sentence(rng: random.Random, positive: bool) -> str:
 def write_sst2(folder: Path, n: int = 60, seed: int = 0) -> Path:
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
-    for name in ("train", "dev", "test"):
+    for name, size in (("train", n), ("dev", n // 2), ("test", n // 3)):  # told apart by size
         lines = []
-        for _ in range(n):
+        for _ in range(size):
             label = rng.random() < 0.5
             lines.append(f"{int(label)} {sentence(rng, label)}")
         (folder / f"stsa.binary.{name}").write_text("\n".join(lines) + "\n")

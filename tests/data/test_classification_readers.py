@@ -22,18 +22,21 @@ def test_sst2_stsa_and_glue_layouts(tmp_path):
     dm = SST2DataModule(str(fx.write_sst2(tmp_path / "sst")), cache_dir=str(tmp_path / "c"))
     assert dm.label_names == ["negative", "positive"] and _sizes(dm) == {
         "train": 60,
-        "valid": 60,
-        "test": 60,
+        "valid": 30,
+        "test": 20,
     }
     glue = tmp_path / "glue"
     glue.mkdir()
     rows = ["sentence\tlabel"] + [
         f"a {'good' if i % 2 else 'bad'} film\t{i % 2}" for i in range(20)
     ]
-    for name in ("train.tsv", "dev.tsv"):
-        (glue / name).write_text("\n".join(rows) + "\n")
+    (glue / "train.tsv").write_text("\n".join(rows) + "\n")
+    (glue / "dev.tsv").write_text("\n".join(rows[:13]) + "\n")
     dm = SST2DataModule(str(glue), cache_dir=str(tmp_path / "c"), val_fraction=0.2)
-    assert _sizes(dm) == {"train": 16, "valid": 4, "test": 20}
+    assert _sizes(dm) == {"train": 16, "valid": 4, "test": 12}
+    (glue / "train.tsv").unlink()  # evaluation needs only the test file
+    test_only = SST2DataModule(str(glue), cache_dir=str(tmp_path / "c"))
+    assert len(test_only.texts("test")) == 12
 
 
 def test_trec_is_latin1_with_coarse_or_fine_labels(tmp_path):
@@ -161,7 +164,7 @@ def test_csv_quoted_field_keeps_its_newlines_and_record_lines(tmp_path):
     assert read_table(tsv, "text", "label").texts == ["a\tb\nc"]
 
 
-def test_split_seed_picks_validation_and_order_seed_only_the_batch_order(tmp_path):
+def test_split_seed_picks_validation_and_order_seed_only_the_batch_order(tmp_path, monkeypatch):
     folder = fx.write_trec(tmp_path / "trec", n=120)
 
     def dm(**kw):
@@ -180,10 +183,8 @@ def test_split_seed_picks_validation_and_order_seed_only_the_batch_order(tmp_pat
     assert held_out(base) == held_out(reordered) != held_out(resplit)
     assert first_epoch(base) != first_epoch(reordered)
     # without an explicit order seed, the run's seed_everything decides the order
-    import pytorch_lightning as pl
-
-    pl.seed_everything(0)
+    monkeypatch.setenv("PL_GLOBAL_SEED", "0")  # what seed_everything(0) sets
     follows_zero = first_epoch(dm(split_seed=0))
-    pl.seed_everything(1)
+    monkeypatch.setenv("PL_GLOBAL_SEED", "1")
     follows_one = first_epoch(dm(split_seed=0))
     assert follows_zero == first_epoch(base) and follows_one == first_epoch(reordered)

@@ -118,9 +118,13 @@ def test_a_non_finite_loss_gives_a_non_finite_perplexity(tiny_corpus, tmp_path):
     assert math.isnan(float(metric.compute()))
     dm = TextFilesLMDataModule(str(tiny_corpus), bptt=5, cache_dir=str(tmp_path / "c"))
     task = LanguageModelTask(dm.vocab_size, 8, 8, 1, 0.0)
-    with torch.no_grad():
-        task.model.decoder.bias[3] = float("nan")  # one diverged output
-    result = _trainer().validate(task, dm, verbose=False)[0]
+
+    class DivergeOnce(Callback):  # one batch's loss becomes NaN, the others stay finite
+        def on_validation_batch_start(self, trainer, module, batch, batch_idx, dataloader_idx=0):
+            with torch.no_grad():
+                module.model.decoder.bias[3] = float("nan") if batch_idx == 1 else 0.0
+
+    result = _trainer(callbacks=[DivergeOnce()]).validate(task, dm, verbose=False)[0]
     assert math.isnan(result["val/ppl"])
 
 
