@@ -112,6 +112,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--vectors", default=None, help="word2vec file for the +w2v rows")
     parser.add_argument("--only", default=None, help="run only settings containing this text")
+    parser.add_argument(
+        "--extra", action="append", default=[], help="a CLI argument for every run (repeat)"
+    )
     options = parser.parse_args()
     os.environ.setdefault("WANDB_MODE", "disabled")
     sys.argv = sys.argv[:1]
@@ -122,7 +125,9 @@ def main() -> None:
                 continue
             accuracies, seconds = [], []
             for seed in options.seeds:
-                accuracy, wall = run(config, extra, seed, Path(tmp) / name.replace("/", "_"))
+                accuracy, wall = run(
+                    config, [*extra, *options.extra], seed, Path(tmp) / name.replace("/", "_")
+                )
                 accuracies.append(accuracy)
                 seconds.append(wall)
                 print(
