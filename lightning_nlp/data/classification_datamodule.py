@@ -18,21 +18,12 @@ from lightning_nlp.data.classification_dataset import ClassificationDataset, Sor
 from lightning_nlp.data.io import CorpusError, read_lines, split_lines
 from lightning_nlp.data.labeled_texts import LabeledTexts, stratified_split
 from lightning_nlp.data.seeds import order_seed
+from lightning_nlp.data.stages import STAGE_SPLITS, stage_splits
 from lightning_nlp.data.token_cache import TokenTable, tokenize_cached
 from lightning_nlp.data.tokenize import TokenizerName
 from lightning_nlp.data.vocab import Vocab
 
 log = logging.getLogger(__name__)
-SPLITS = ("train", "valid", "test")
-STAGE_SPLITS = {"fit": ("train", "valid"), "validate": ("valid",), "test": ("test",)}
-
-
-def stage_splits(trainer: Any, has_vocab: bool) -> list[str]:
-    """The splits a Trainer's current stage reads: all three outside a Trainer."""
-    stage = trainer.state.fn if trainer is not None else None
-    stage = getattr(stage, "value", stage)
-    needed = [] if stage == "predict" else list(STAGE_SPLITS.get(stage, SPLITS))
-    return needed if has_vocab or "train" in needed or stage == "predict" else ["train", *needed]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from lightning_nlp.data import synthetic_reviews
 from lightning_nlp.data.classification_datamodule import ClassificationDataModule
 from lightning_nlp.data.io import atomic_write_text, read_lines
 from lightning_nlp.data.labeled_texts import LabeledTexts
-from lightning_nlp.data.lm_datamodule import SPLITS, TextFilesLMDataModule
+from lightning_nlp.data.lm_datamodule import TextFilesLMDataModule
+from lightning_nlp.data.stages import SPLITS
 from lightning_nlp.data.synthetic_reviews import generate_reviews
 from lightning_nlp.data.token_cache import default_cache_dir
 from lightning_nlp.data.tokenize import TokenizerName

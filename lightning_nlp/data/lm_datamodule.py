@@ -10,18 +10,15 @@ import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
 from lightning_nlp.data.artifacts import check_same_data, load_artifacts, save_artifacts
-from lightning_nlp.data.classification_datamodule import stage_splits
 from lightning_nlp.data.corpus_cache import corpus_fingerprint, lm_ids, lm_vocab, tokenize_file
 from lightning_nlp.data.download import Source, ensure_files
 from lightning_nlp.data.io import CorpusError
 from lightning_nlp.data.lm_stream import BPTTSampler, LMStream
 from lightning_nlp.data.seeds import order_seed
+from lightning_nlp.data.stages import STAGE_SPLITS, stage_splits
 from lightning_nlp.data.token_cache import TokenTable
 from lightning_nlp.data.tokenize import TokenizerName
 from lightning_nlp.data.vocab import Vocab
-
-SPLITS = ("train", "valid", "test")
-STAGE_SPLITS = {"fit": ("train", "valid"), "validate": ("valid",), "test": ("test",)}  # setup
 
 
 class TextFilesLMDataModule(pl.LightningDataModule):
