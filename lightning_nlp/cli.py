@@ -34,6 +34,8 @@ EXTRA_COMMANDS = {
     "generate": "sample or beam-search text from a language-model checkpoint",
     "train-vectors": "train word2vec/fastText vectors with gensim on a corpus's training texts",
     "baseline": "mean word vector + logistic regression on a classification corpus",
+    "ulmfit": "ULMFiT's stages (LM, fine-tuning, classifier) and a classifier from scratch",
+    "convert": "turn fastai's published AWD-LSTM weights into a model folder",
 }
 HELP_EPILOG = (
     "other subcommands (each with its own --help, taking the same --config files):\n"
@@ -55,12 +57,18 @@ class LightningNLPCLI(LightningCLI):
         # A link whose source the chosen data module lacks (num_classes for a language-model
         # corpus) or whose target the model lacks is skipped, so one CLI serves every task.
         for name in ("vocab_size", "num_classes", "pad_id"):
-            parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
+            parser.link_arguments(
+                f"data.{name}", f"model.init_args.network.init_args.{name}", apply_on="instantiate"
+            )
         # `predict` writes JSON lines to stdout, or to --predictions.output FILE
         parser.add_lightning_class_args(JSONLPredictionWriter, "predictions")
 
+    def _section(self) -> Namespace:
+        """The parsed config of this run (under its subcommand, if run as one)."""
+        return self.config[self.subcommand] if self.subcommand else self.config
+
     def before_instantiate_classes(self) -> None:
-        config = self.config[self.subcommand] if self.subcommand else self.config
+        config = self._section()
         trainer = config.trainer
         if os.environ.get(RUN_DIR_ENV):  # a rank started by this run's launching process
             self.run_dir = Path(os.environ[RUN_DIR_ENV])
@@ -99,13 +107,13 @@ class LightningNLPCLI(LightningCLI):
         config.ckpt_path = str(path)
         check_task(read_checkpoint(path), import_class(config.model.class_path), path)
         init_args = config.data.get("init_args", config.data)
-        if subcommand != "fit" and "vocab_path" in init_args and not init_args.vocab_path:
+        if subcommand != "fit" and "vocab_path" in init_args:
             init_args.vocab_path = str(path)  # evaluate with the model's own vocabulary
 
     def _before_run(self) -> None:
         """Saves the data artifacts (vocabulary, labels) before any other rank starts, and
         keeps the run folder out of the saved config, so that re-running it starts a new run."""
-        self.config[self.subcommand].trainer.default_root_dir = self._root
+        self._section().trainer.default_root_dir = self._root
         save = getattr(self.datamodule, "save_artifacts", None)
         if save is not None:
             save(self.run_dir)
@@ -113,7 +121,7 @@ class LightningNLPCLI(LightningCLI):
     def before_fit(self) -> None:
         self._before_run()
         if self.trainer.logger is not None:
-            seed = self.config[self.subcommand]["seed_everything"]
+            seed = self._section()["seed_everything"]
             self.trainer.logger.log_hyperparams({"seed_everything": seed})
 
     before_validate = before_test = before_predict = _before_run
@@ -168,6 +176,14 @@ def _extra_command(name: str) -> Callable[[list[str]], Any]:
         from lightning_nlp.generate import generate_cli
 
         return generate_cli
+    if name == "ulmfit":
+        from lightning_nlp.recipe import recipe_cli
+
+        return recipe_cli
+    if name == "convert":
+        from lightning_nlp.convert import convert_cli
+
+        return convert_cli
     from lightning_nlp.commands import baseline_command, train_vectors_command
 
     return train_vectors_command if name == "train-vectors" else baseline_command

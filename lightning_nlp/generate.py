@@ -33,13 +33,14 @@ def load_language_model(ckpt_path: str | Path) -> tuple[LanguageModelTask, Vocab
         raise CheckpointError(f"{path}: is not a language-model checkpoint (no LM vocabulary)")
     # the checkpoint is already in memory: build the task from its hyperparameters, not a re-read
     hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if not k.startswith("_")}
+    if "network" not in hparams:
+        raise CheckpointError(f"{path}: written by an older lightning_nlp (no network config)")
     task = LanguageModelTask(**hparams)
     task.load_state_dict(checkpoint["state_dict"])
     vocab = Vocab(data["vocab"])
-    if task.hparams.vocab_size != len(vocab):
-        raise CheckpointError(
-            f"{path}: model has {task.hparams.vocab_size} tokens, vocab {len(vocab)}"
-        )
+    vocab_size = task.hparams.network["init_args"]["vocab_size"]
+    if vocab_size != len(vocab):
+        raise CheckpointError(f"{path}: model has {vocab_size} tokens, vocab {len(vocab)}")
     return task.eval(), vocab, data
 
 

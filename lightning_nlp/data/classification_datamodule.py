@@ -56,8 +56,13 @@ class ClassificationDataModule(pl.LightningDataModule):
         split_seed: seed of that held-out split.
         order_seed: seed of the training batch order; default: the run's `seed_everything`.
         cache_dir: tokenisation cache (default ~/.cache/lightning_nlp).
-        vocab_path: use this saved vocabulary and label set instead of building them.
+        vocab_path: use this saved vocabulary (and its label set, if saved with it) instead of
+            building them: a run's `vocab.json`, a checkpoint, or a model folder's `vocab.json`
+            (a classifier on a pretrained language model's vocabulary).
         predict_file: text file to classify with `predict`, one document a line; "-" is stdin.
+        backwards: each document read right to left (for a backward ULMFiT classifier).
+        train_size: train on a stratified sample of this many labelled documents (few-label
+            experiments); validation is held out before sampling.
     """
 
     def __init__(
@@ -75,6 +80,8 @@ class ClassificationDataModule(pl.LightningDataModule):
         cache_dir: str | None = None,
         vocab_path: str | None = None,
         predict_file: str | None = None,
+        backwards: bool = False,
+        train_size: int | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -92,9 +99,9 @@ class ClassificationDataModule(pl.LightningDataModule):
 
     # -- vocabulary and labels: from the training split, or the saved artifacts ----------------
     def _load_artifacts(self) -> None:
+        """Vocabulary (and labels, when saved with it: a language model's has none, and the
+        labels then come from the training split)."""
         vocab, labels = load_artifacts(self.hparams.vocab_path)
-        if labels is None:
-            raise CorpusError(f"{self.hparams.vocab_path}: holds no label set (labels.json)")
         self._vocab, self._label_names = vocab, labels
 
     @property
@@ -115,11 +122,10 @@ class ClassificationDataModule(pl.LightningDataModule):
 
     @property
     def label_names(self) -> list[str]:
+        if self._label_names is None and self.hparams.vocab_path and self._vocab is None:
+            self._load_artifacts()
         if self._label_names is None:
-            if self.hparams.vocab_path:
-                self._load_artifacts()
-            else:
-                self._label_names = sorted(set(self.texts("train").labels))
+            self._label_names = sorted(set(self.texts("train").labels))
         return self._label_names
 
     @property
@@ -147,6 +153,8 @@ class ClassificationDataModule(pl.LightningDataModule):
                     train.labels, self.hparams.val_fraction, self.hparams.split_seed
                 )
                 read["train"], read["valid"] = train.subset(kept), train.subset(held)
+            if "train" in read and self.hparams.train_size is not None:
+                read["train"] = self._few_labels(read["train"])
             for name in needed | {split}:
                 if name in read:
                     self._texts.setdefault(name, read[name])
@@ -155,6 +163,14 @@ class ClassificationDataModule(pl.LightningDataModule):
             if len(self._texts[split]) == 0:
                 raise CorpusError(f"{self.data_dir}: the {split} split has no documents")
         return self._texts[split]
+
+    def _few_labels(self, train: LabeledTexts) -> LabeledTexts:
+        """A stratified sample of `train_size` training documents (seed `split_seed`)."""
+        size = self.hparams.train_size
+        if size >= len(train):
+            return train
+        _, chosen = stratified_split(train.labels, size / len(train), self.hparams.split_seed)
+        return train.subset(chosen)
 
     def _table(self, split: str) -> TokenTable:
         if split not in self._tables:
@@ -177,7 +193,9 @@ class ClassificationDataModule(pl.LightningDataModule):
                         f"{origin}: label {label!r} does not occur in the training data "
                         f"(known labels: {self.label_names})"
                     )
-            docs = _split_documents(self._table(name), self.vocab, self.hparams.max_len)
+            docs = _split_documents(
+                self._table(name), self.vocab, self.hparams.max_len, self.hparams.backwards
+            )
             keep = [i for i, doc in enumerate(docs) if len(doc)]
             skipped = len(docs) - len(keep)
             if skipped:
@@ -221,7 +239,7 @@ class ClassificationDataModule(pl.LightningDataModule):
             raise CorpusError("predict from stdin runs on one device; under DDP pass a file")
         lines = split_lines(sys.stdin.read()) if source == "-" else read_lines(source)
         table = tokenize_cached(lines, self.hparams.tokenizer, self.hparams.cache_dir)
-        docs = _split_documents(table, self.vocab, self.hparams.max_len)
+        docs = _split_documents(table, self.vocab, self.hparams.max_len, self.hparams.backwards)
         # an empty line still gets a prediction: it is read as a single unknown token
         docs = [doc if len(doc) else np.asarray([self.vocab.unk_id], np.int32) for doc in docs]
         return ClassificationDataset(docs, None, self.pad_id)
@@ -254,6 +272,7 @@ class ClassificationDataModule(pl.LightningDataModule):
             "labels": self.label_names,
             "tokenizer": self.hparams.tokenizer,
             "max_len": self.hparams.max_len,
+            "backwards": self.hparams.backwards,
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -261,9 +280,13 @@ class ClassificationDataModule(pl.LightningDataModule):
         check_same_data(self, state_dict)
 
 
-def _split_documents(table: TokenTable, vocab: Vocab, max_len: int | None) -> list[np.ndarray]:
+def _split_documents(
+    table: TokenTable, vocab: Vocab, max_len: int | None, backwards: bool = False
+) -> list[np.ndarray]:
+    """One id array per document, cut to its first `max_len` tokens, reversed if `backwards`."""
     ids = table.numericalize(vocab)
     starts, ends = table.offsets[:-1], table.offsets[1:]
     if max_len is not None:
         ends = np.minimum(ends, starts + max_len)
-    return [ids[s:e] for s, e in zip(starts, ends)]
+    docs = [ids[s:e] for s, e in zip(starts, ends)]
+    return [doc[::-1].copy() for doc in docs] if backwards else docs

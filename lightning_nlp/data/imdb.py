@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import tarfile
 from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lightning_nlp.data.classification_datamodule import ClassificationDataModule
 from lightning_nlp.data.download import Source, ensure_files
-from lightning_nlp.data.io import CorpusError
+from lightning_nlp.data.io import CorpusError, atomic_write_text
 from lightning_nlp.data.labeled_texts import LabeledTexts
+from lightning_nlp.data.lm_datamodule import TextFilesLMDataModule
+from lightning_nlp.data.token_cache import default_cache_dir
 from lightning_nlp.data.tokenize import TokenizerName
 
 ARCHIVE = "aclImdb_v1.tar.gz"
@@ -79,3 +84,67 @@ class IMDbDataModule(ClassificationDataModule):
 
     def unsup_texts(self) -> list[str]:
         return [text for _, _, text, _ in iter_imdb(self.data_dir, ["train"], ["unsup"])]
+
+
+class IMDbLMDataModule(TextFilesLMDataModule):
+    """Language modelling on IMDb's review text, labels unused: ULMFiT's target corpus for
+    fine-tuning (train, test and unsup reviews, as in Howard & Ruder 2018).
+
+    The reviews are shuffled with `split_seed`, optionally cut to `max_reviews`, and written
+    once, one a line, to `train.txt` and `valid.txt` (`val_fraction` of them) in a folder of
+    the cache directory named after these settings; every later run reads those files.
+
+    Args:
+        data_dir: folder of `aclImdb_v1.tar.gz` or `aclImdb/`.
+        splits: which IMDb splits' text to use.
+        max_reviews: use at most this many reviews (CPU-sized runs); None: all.
+        val_fraction: share of the reviews held out for validation (and test).
+        split_seed: seed of the shuffle.
+        tokenizer: tokeniser name (ULMFiT's rules by default).
+        **kwargs: as for `TextFilesLMDataModule` (batch_size, bptt, variable_bptt, ...).
+    """
+
+    def __init__(
+        self,
+        data_dir: str,
+        splits: list[str] | None = None,
+        max_reviews: int | None = None,
+        val_fraction: float = 0.1,
+        split_seed: int = 0,
+        tokenizer: TokenizerName = "ulmfit",
+        **kwargs: Any,
+    ) -> None:
+        kwargs.update(train_file="train.txt", val_file="valid.txt", test_file="valid.txt")
+        super().__init__(data_dir, tokenizer=tokenizer, **kwargs)
+
+    def text_folder(self) -> Path:
+        hp = self.hparams
+        splits = sorted(hp.splits or ["train", "test"])
+        archive = Path(self.data_dir) / ARCHIVE
+        source = archive if archive.is_file() else Path(self.data_dir) / "aclImdb"
+        identity = f"{source.resolve()}|{splits}|{hp.max_reviews}|{hp.val_fraction}|{hp.split_seed}"
+        key = hashlib.sha256(identity.encode()).hexdigest()[:12]
+        return Path(hp.cache_dir or default_cache_dir()) / f"imdb-lm-{key}"
+
+    def split_file(self, split: str) -> Path:
+        folder = self.text_folder()
+        stamp = folder / "COMPLETE"
+        if not stamp.is_file():
+            self._write_texts(folder)
+            atomic_write_text(stamp, "done\n")
+        name = {"train": "train.txt", "valid": "valid.txt", "test": "valid.txt"}[split]
+        return folder / name
+
+    def _write_texts(self, folder: Path) -> None:
+        hp = self.hparams
+        splits = hp.splits or ["train", "test"]
+        texts = [
+            " ".join(text.split("\n"))
+            for _, _, text, _ in iter_imdb(self.data_dir, splits, ("pos", "neg", "unsup"))
+        ]
+        order = np.random.default_rng(hp.split_seed).permutation(len(texts))
+        if hp.max_reviews is not None:
+            order = order[: hp.max_reviews]
+        held = max(1, round(hp.val_fraction * len(order)))
+        for name, part in (("valid.txt", order[:held]), ("train.txt", order[held:])):
+            atomic_write_text(folder / name, "".join(texts[i] + "\n" for i in part))

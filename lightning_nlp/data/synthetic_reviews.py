@@ -156,6 +156,8 @@ _COMPANIONS = ["my sister", "a friend", "my parents", "colleagues", "my partner"
 _TIMES = ["last week", "on a rainy sunday", "in march", "after work", "on holiday", "yesterday"]
 
 
+DOMAINS = tuple(sorted(_DOMAINS))
+
 @dataclass(frozen=True)
 class Review:
     text: str
@@ -211,7 +213,7 @@ def generate_reviews(num_docs: int, seed: int = 0) -> Iterator[Review]:
     """Yields `num_docs` reviews, the same ones for the same seed, about half of each label."""
     rng = random.Random(seed)
     for _ in range(num_docs):
-        domain = rng.choice(sorted(_DOMAINS))
+        domain = rng.choice(DOMAINS)
         vocab = _DOMAINS[domain]
         thing = rng.choice(vocab["things"])
         label = rng.choice([1, -1])

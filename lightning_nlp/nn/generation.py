@@ -1,14 +1,16 @@
 """Decoding from a recurrent LM: temperature/top-k sampling and length-normalised beam search.
 
-Both functions take any module with `forward(tokens, hidden) -> (logits, hidden)` where
-tokens is (B, T), logits (B, T, V) and hidden a tuple of tensors with the batch on dim 1
-(as `nn.LSTM` returns). Put the model in eval mode before calling them.
+Both functions take any module with `forward(tokens, hidden) -> (logits, hidden, ...)` where
+tokens is (B, T), logits (B, T, V) and hidden a nesting of tensors with the batch on dim 1
+(see `recurrent_state`). Put the model in eval mode before calling them.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+
+from lightning_nlp.nn.recurrent_state import reorder_state
 
 
 @torch.no_grad()
@@ -24,7 +26,7 @@ def sample(
     """Draws up to `max_tokens` ids after `prompt` (T,). temperature 0 means greedy decoding."""
     if prompt.numel() == 0:
         raise ValueError("prompt must hold at least one token id")
-    logits, hidden = model(prompt[None])  # (1, T, V)
+    logits, hidden = model(prompt[None])[:2]  # (1, T, V)
     generated: list[int] = []
     for _ in range(max_tokens):
         next_logits = logits[0, -1]  # (V,)
@@ -40,7 +42,7 @@ def sample(
         generated.append(token)
         if token == eos_id:
             break
-        logits, hidden = model(prompt.new_tensor([[token]]), hidden)  # (1, 1, V)
+        logits, hidden = model(prompt.new_tensor([[token]]), hidden)[:2]  # (1, 1, V)
     return generated
 
 
@@ -60,7 +62,7 @@ def beam_search(
     """
     if prompt.numel() == 0:
         raise ValueError("prompt must hold at least one token id")
-    logits, hidden = model(prompt[None])  # (1, T, V)
+    logits, hidden = model(prompt[None])[:2]  # (1, T, V)
     log_probs = logits[:, -1].log_softmax(-1)  # (1, V)
     vocab_size = log_probs.shape[-1]
     scores = log_probs.new_zeros(1)  # (K,)
@@ -71,7 +73,7 @@ def beam_search(
         scores, flat_ids = totals.topk(min(beam_size, totals.numel()))  # (K,)
         beam_ids, tokens = flat_ids // vocab_size, flat_ids % vocab_size
         sequences = torch.cat([sequences[beam_ids], tokens[:, None]], dim=1)  # (K, step)
-        hidden = tuple(state[:, beam_ids] for state in hidden)
+        hidden = reorder_state(hidden, beam_ids)
         if eos_id is not None:
             ended = tokens == eos_id  # (K,)
             for i in ended.nonzero().flatten().tolist():
@@ -83,7 +85,7 @@ def beam_search(
                 break
         if step == max_tokens:
             break
-        logits, hidden = model(tokens[:, None], hidden)  # (K, 1, V)
+        logits, hidden = model(tokens[:, None], hidden)[:2]  # (K, 1, V)
         log_probs = logits[:, -1].log_softmax(-1)  # (K, V)
     length = sequences.shape[1]
     finished += [

@@ -25,7 +25,7 @@ class AveragedEmbeddingClassifier(nn.Module):
         vocab_size: V.  embed_dim: E.  num_classes: C.
         head_hidden_dim: hidden width of the head, 0 for linear.
         dropout: on the averaged vector.
-        padding_idx: id of `<pad>`.
+        pad_id: id of `<pad>`.
     """
 
     def __init__(
@@ -35,10 +35,18 @@ class AveragedEmbeddingClassifier(nn.Module):
         num_classes: int,
         head_hidden_dim: int = 0,
         dropout: float = 0.0,
-        padding_idx: int = 0,
+        pad_id: int = 0,
     ) -> None:
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
+        self.init_args = {
+            "vocab_size": vocab_size,
+            "embed_dim": embed_dim,
+            "num_classes": num_classes,
+            "head_hidden_dim": head_hidden_dim,
+            "dropout": dropout,
+            "pad_id": pad_id,
+        }
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
         self.head = MLPHead(embed_dim, num_classes, head_hidden_dim, dropout)
 
     def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
@@ -60,7 +68,7 @@ class RNNClassifier(nn.Module):
         pooling: "last", "mean" or "max".
         dropout: on embeddings, between layers and on the pooled features.
         head_hidden_dim: hidden width of the head, 0 for linear.
-        padding_idx: id of `<pad>`.
+        pad_id: id of `<pad>`.
     """
 
     def __init__(
@@ -75,10 +83,23 @@ class RNNClassifier(nn.Module):
         pooling: Pooling = "last",
         dropout: float = 0.0,
         head_hidden_dim: int = 0,
-        padding_idx: int = 0,
+        pad_id: int = 0,
     ) -> None:
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
+        self.init_args = {
+            "vocab_size": vocab_size,
+            "embed_dim": embed_dim,
+            "hidden_dim": hidden_dim,
+            "num_classes": num_classes,
+            "cell": cell,
+            "num_layers": num_layers,
+            "bidirectional": bidirectional,
+            "pooling": pooling,
+            "dropout": dropout,
+            "head_hidden_dim": head_hidden_dim,
+            "pad_id": pad_id,
+        }
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
         self.dropout = nn.Dropout(dropout)
         rnn_class = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]
         self.rnn = rnn_class(

@@ -1,28 +1,76 @@
-"""What every task shares: optimiser and schedule from the config, best and last checkpoints
-on the task's own metric, and checkpoints that say which task and vocabulary wrote them."""
+"""What every task shares: a network from the config, optimiser and schedule (with
+discriminative learning rates), best and last checkpoints on the task's own metric, and
+checkpoints that say which task and vocabulary wrote them."""
 
 from __future__ import annotations
 
+import inspect
+import logging
 from typing import Any
 
 import pytorch_lightning as pl
 from lightning_fabric.utilities.distributed import DistributedSamplerWrapper
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
-from torch.optim.lr_scheduler import ReduceLROnPlateau
+from pytorch_lightning.utilities import rank_zero_only
+from torch import nn
+from torch.optim.lr_scheduler import OneCycleLR, ReduceLROnPlateau
 
-from lightning_nlp.checkpoints import META_KEY, check_task, data_state, task_name
+from lightning_nlp.checkpoints import META_KEY, check_task, data_state, import_class, task_name
 from lightning_nlp.loggers import run_dir
+from lightning_nlp.schedules import STEP_SCHEDULES
 
+log = logging.getLogger(__name__)
+EXPORT_FOLDER = "pretrained"  # inside the run folder: the final weights as a model folder
 PLATEAU_MONITOR = "val/loss"  # what a ReduceLROnPlateau schedule watches (mode "min")
 
 
+def network_config(network: nn.Module) -> dict[str, Any]:
+    """`{"class_path", "init_args"}` of a network that records its `init_args`, so that a
+    checkpoint can rebuild it without unpickling anything."""
+    cls = type(network)
+    init_args = getattr(network, "init_args", None)
+    if init_args is None:
+        raise TypeError(
+            f"{cls.__name__} does not record its `init_args`: the task could not rebuild it "
+            "from a checkpoint"
+        )
+    return {"class_path": f"{cls.__module__}.{cls.__qualname__}", "init_args": dict(init_args)}
+
+
+def build_network(network: nn.Module | dict[str, Any]) -> nn.Module:
+    """The network itself, or one built from a `network_config` dict (from a checkpoint)."""
+    if isinstance(network, nn.Module):
+        return network
+    cls = import_class(network["class_path"])
+    return cls(**network.get("init_args", {}))
+
+
+def layer_groups(network: nn.Module) -> list[list[nn.Parameter]]:
+    """The network's own layer groups (bottom to top), or one group of everything."""
+    groups = network.layer_groups() if hasattr(network, "layer_groups") else [list(network.parameters())]
+    grouped = {id(p) for group in groups for p in group}
+    missing = [n for n, p in network.named_parameters() if id(p) not in grouped]
+    if missing:
+        raise ValueError(f"{type(network).__name__}.layer_groups() leaves out {missing[:3]}")
+    return groups
+
+
 class Task(pl.LightningModule):
-    """Base of the project's LightningModules.
+    """Base of the project's LightningModules; `self.network` is a plain `nn.Module`.
 
     Subclasses set `monitor`, `mode` and `checkpoint_filename`: the run keeps `last.ckpt` and
     the best checkpoint by that metric in `<run folder>/checkpoints`, unless the Trainer was
     given a ModelCheckpoint of its own (which is then kept as configured).
+
+    Args:
+        network: the model (from the config: `class_path` and `init_args`).
+        optimizer: builds the optimiser from parameter groups.
+        lr_scheduler: optional schedule; `SlantedTriangularLR` is stepped every step and told
+            the run's length, others every epoch (ReduceLROnPlateau watches `val/loss`).
+        lr_decay: discriminative learning rates (ULMFiT): with the network's layer groups
+            bottom to top, the top group gets the optimiser's lr and each lower group the one
+            above divided by `lr_decay`. None: one lr for all.
     """
 
     monitor = "val/loss"
@@ -30,11 +78,24 @@ class Task(pl.LightningModule):
     checkpoint_filename = "best-epoch{epoch}"
 
     def __init__(
-        self, optimizer: OptimizerCallable, lr_scheduler: LRSchedulerCallable | None = None
+        self,
+        network: nn.Module,
+        optimizer: OptimizerCallable,
+        lr_scheduler: LRSchedulerCallable | None = None,
+        lr_decay: float | None = None,
     ) -> None:
         super().__init__()
+        self.network = build_network(network)
         self.optimizer = optimizer
         self.lr_scheduler = lr_scheduler
+        self.lr_decay = lr_decay
+
+    def save_task_hyperparameters(self) -> None:
+        """Saves the calling `__init__`'s arguments, the network as its config (a checkpoint
+        then rebuilds it without unpickling a module)."""
+        frame = inspect.currentframe().f_back  # the subclass's __init__
+        self.save_hyperparameters(ignore=["network", "optimizer", "lr_scheduler"], frame=frame)
+        self.hparams["network"] = network_config(self.network)
 
     def configure_callbacks(self) -> list[Callback]:
         configured = self.trainer.checkpoint_callback
@@ -50,12 +111,32 @@ class Task(pl.LightningModule):
         )
         return [checkpoint]
 
+    def parameter_groups(self) -> list[dict[str, Any]]:
+        """One group per layer group when `lr_decay` is set, else one group of everything."""
+        if self.lr_decay is None:
+            return [{"params": list(self.parameters())}]
+        groups = layer_groups(self.network)
+        grouped = {id(p) for group in groups for p in group}
+        rest = [p for p in self.parameters() if id(p) not in grouped]  # outside the network
+        if rest:
+            groups[-1] = groups[-1] + rest
+        return [{"params": group} for group in groups]
+
     def configure_optimizers(self) -> Any:
-        optimizer = self.optimizer([p for p in self.parameters() if p.requires_grad])
+        groups = self.parameter_groups()
+        optimizer = self.optimizer(groups)
+        if self.lr_decay is not None:
+            top = len(optimizer.param_groups) - 1
+            for i, group in enumerate(optimizer.param_groups):
+                group["lr"] = group["lr"] / self.lr_decay ** (top - i)
         if self.lr_scheduler is None:
             return optimizer
         scheduler = self.lr_scheduler(optimizer)
         config: dict[str, Any] = {"scheduler": scheduler}
+        if isinstance(scheduler, STEP_SCHEDULES + (OneCycleLR,)):
+            config["interval"] = "step"
+            if getattr(scheduler, "total_steps", 0) is None:
+                scheduler.total_steps = int(self.trainer.estimated_stepping_batches)
         if isinstance(scheduler, ReduceLROnPlateau):  # LightningCLI's subclass names its own
             config["monitor"] = getattr(scheduler, "monitor", PLATEAU_MONITOR)
         return {"optimizer": optimizer, "lr_scheduler": config}
@@ -91,3 +172,20 @@ def _is_lightning_default(checkpoint: ModelCheckpoint) -> bool:
     settings = ("dirpath", "filename", "monitor", "save_top_k", "save_last", "every_n_epochs")
     settings += ("_every_n_train_steps", "_train_time_interval", "save_weights_only")
     return all(getattr(checkpoint, s, None) == getattr(default, s, None) for s in settings)
+
+
+@rank_zero_only
+def export_model_folder(task: Task, labels: list[str] | None = None) -> None:
+    """Saves the task's network with its data module's vocabulary as the model folder
+    `<run folder>/pretrained`."""
+    from lightning_nlp.pretrained import save_pretrained
+
+    folder = run_dir(task.trainer) / EXPORT_FOLDER
+    datamodule = task.trainer.datamodule
+    if datamodule is None or not hasattr(datamodule, "vocab"):
+        return
+    hp = datamodule.hparams
+    save_pretrained(
+        folder, task.network, datamodule.vocab, hp.tokenizer, hp.get("backwards", False), labels
+    )
+    log.info("model folder saved: %s", folder)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
-from torch import Tensor
+from torch import Tensor, nn
 
+from lightning_nlp.loggers import run_dir
 from lightning_nlp.metrics.perplexity import Perplexity
-from lightning_nlp.nn.lstm_lm import Hidden, LSTMLanguageModel
-from lightning_nlp.tasks.base import Task
+from lightning_nlp.nn.recurrent_state import LMOutput, State, detach_state, state_batch_size
+from lightning_nlp.tasks.base import Task, export_model_folder
 
+log = logging.getLogger(__name__)
 STAGES = ("train", "val", "test")
 
 
@@ -24,15 +27,20 @@ class LanguageModelTask(Task):
     its own state, zeroed at the start of every epoch or evaluation run. Each training step's
     learning rate is scaled by its window length over the data module's nominal `bptt`
     (AWD-LSTM, Merity et al. 2018): with variable-length windows, a short window would
-    otherwise weigh as much as a long one.
+    otherwise weigh as much as a long one. At the end of `fit` the weights are also saved as
+    a model folder, `<run>/pretrained` (see `lightning_nlp.pretrained`).
 
     Args:
-        vocab_size: V, linked from the data module by the CLI.
-        embed_dim, hidden_dim, num_layers, dropout, tie_weights: see `LSTMLanguageModel`.
+        network: the language model, `forward(tokens, hidden) -> LMOutput`; its
+            `vocab_size` is linked from the data module by the CLI.
+        ar_alpha: activation regularisation, alpha * mean(dropped output^2) (needs a network
+            that returns `dropped`, like AWD-LSTM).
+        tar_beta: temporal activation regularisation, beta * mean((h_t - h_{t-1})^2) on the
+            raw output.
         scale_lr_by_window: scale the learning rate by window length / `datamodule.bptt`.
-        optimizer: builds the optimiser from the parameters (default Adam, lr 1e-3).
-        lr_scheduler: optional schedule, stepped every epoch (ReduceLROnPlateau watches
-            `val/loss`).
+        pretrained: a model folder (from `fit` or `lightning-nlp convert`) whose weights start
+            training, re-indexed to this data module's vocabulary.
+        optimizer, lr_scheduler, lr_decay: see `Task`.
     """
 
     monitor, mode = "val/ppl", "min"
@@ -40,36 +48,51 @@ class LanguageModelTask(Task):
 
     def __init__(
         self,
-        vocab_size: int,
-        embed_dim: int = 512,
-        hidden_dim: int = 512,
-        num_layers: int = 2,
-        dropout: float = 0.5,
-        tie_weights: bool = True,
+        network: nn.Module,
+        ar_alpha: float = 0.0,
+        tar_beta: float = 0.0,
         scale_lr_by_window: bool = True,
+        pretrained: str | None = None,
         optimizer: OptimizerCallable = torch.optim.Adam,
         lr_scheduler: LRSchedulerCallable | None = None,
+        lr_decay: float | None = None,
     ) -> None:
-        super().__init__(optimizer, lr_scheduler)
-        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
-        self.model = LSTMLanguageModel(
-            vocab_size, embed_dim, hidden_dim, num_layers, dropout, tie_weights
-        )
+        super().__init__(network, optimizer, lr_scheduler, lr_decay)
+        self.save_task_hyperparameters()
         self.ppl = torch.nn.ModuleDict({f"{stage}_ppl": Perplexity() for stage in STAGES})
-        self._hidden: dict[str, Hidden | None] = dict.fromkeys(STAGES)
+        self._hidden: dict[str, State | None] = dict.fromkeys(STAGES)
         self._window_scale = 1.0  # this training step's window length over the nominal bptt
+        self._pretrained_loaded = False
 
-    def forward(self, tokens: Tensor, hidden: Hidden | None = None) -> Any:
-        return self.model(tokens, hidden)
+    def forward(self, tokens: Tensor, hidden: State | None = None) -> LMOutput:
+        return self.network(tokens, hidden)
+
+    def setup(self, stage: str) -> None:
+        if stage == "fit" and self.hparams.pretrained and not self._pretrained_loaded:
+            from lightning_nlp.pretrained import load_pretrained, transfer_weights
+
+            datamodule = self.trainer.datamodule
+            stats = transfer_weights(
+                self.network,
+                load_pretrained(self.hparams.pretrained),
+                datamodule.vocab,
+                datamodule.hparams.tokenizer,
+                datamodule.hparams.get("backwards", False),
+                prefix="",
+            )
+            self._pretrained_loaded = True
+            log.info("pretrained weights from %s: %s", self.hparams.pretrained, stats)
+            if self.logger is not None:
+                self.logger.log_hyperparams(stats)
 
     def _step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
         tokens, targets = batch  # (B, T), (B, T)
         hidden = self._hidden[stage]
-        if hidden is not None and hidden[0].shape[1] != tokens.shape[0]:
+        if hidden is not None and state_batch_size(hidden) != tokens.shape[0]:
             hidden = None  # a different number of rows: no state to carry
-        logits, hidden = self.model(tokens, hidden)  # (B, T, V)
-        self._hidden[stage] = tuple(state.detach() for state in hidden)
-        loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten())
+        output = self.network(tokens, hidden)  # logits (B, T, V)
+        self._hidden[stage] = detach_state(output.hidden)
+        loss = F.cross_entropy(output.logits.flatten(0, 1), targets.flatten())
         self.ppl[f"{stage}_ppl"].update(loss, targets.numel())
         on_step = stage == "train"
         self.log(
@@ -84,7 +107,23 @@ class LanguageModelTask(Task):
         self.log(
             f"{stage}/ppl", self.ppl[f"{stage}_ppl"], on_step=False, on_epoch=True, prog_bar=True
         )
+        if stage == "train":
+            loss = loss + self.activation_regularisation(output)
         return loss
+
+    def activation_regularisation(self, output: LMOutput) -> Tensor | float:
+        """AR + TAR (Merity et al. 2018, sec. 4.6); 0 when both are off."""
+        hp = self.hparams
+        if not hp.ar_alpha and not hp.tar_beta:
+            return 0.0
+        if output.raw is None or output.dropped is None:
+            raise ValueError(
+                f"ar_alpha/tar_beta need a network that returns its raw and dropped outputs; "
+                f"{type(self.network).__name__} does not"
+            )
+        ar = output.dropped.pow(2).mean()
+        tar = (output.raw[:, 1:] - output.raw[:, :-1]).pow(2).mean()
+        return hp.ar_alpha * ar + hp.tar_beta * tar
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         return self._step(batch, "train")
@@ -121,3 +160,7 @@ class LanguageModelTask(Task):
         finally:
             for group in optimizer.param_groups:
                 group["lr"] /= scale
+
+    def on_fit_end(self) -> None:
+        export_model_folder(self)
+

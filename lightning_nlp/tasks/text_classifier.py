@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from pytorch_lightning.callbacks import Callback, EarlyStopping
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 from pytorch_lightning.utilities import rank_zero_info
-from torch import Tensor
+from torch import Tensor, nn
 
 from lightning_nlp.data.classification_dataset import TextBatch
 from lightning_nlp.loggers import run_dir
@@ -20,13 +20,7 @@ from lightning_nlp.metrics.classification import (
     confusion_matrix,
     plot_confusion_matrix,
 )
-from lightning_nlp.nn.text_classifiers import (
-    AveragedEmbeddingClassifier,
-    CellType,
-    Pooling,
-    RNNClassifier,
-)
-from lightning_nlp.tasks.base import Task
+from lightning_nlp.tasks.base import Task, export_model_folder
 
 log = logging.getLogger(__name__)
 STAGES = ("train", "val", "test")
@@ -36,23 +30,23 @@ class TextClassifierTask(Task):
     """Cross-entropy over class logits; metrics under `train/`, `val/`, `test/`.
 
     At test end it logs the confusion matrix as a figure (W&B image and PNG in the log
-    folder) and a per-class report. Pretrained vectors are loaded when fitting starts, from the
-    data module's vocabulary; the checkpoint then holds them like any other weight.
+    folder) and a per-class report. Pretrained vectors or a pretrained encoder are loaded when
+    fitting starts, for the data module's vocabulary; the checkpoint then holds them like any
+    other weight. At the end of `fit` the network is also saved as a model folder,
+    `<run>/pretrained` (with the label names).
 
     Args:
-        vocab_size, num_classes, pad_id: linked from the data module by the CLI.
-        encoder: "average" (mean of embeddings) or a recurrent cell "rnn", "lstm", "gru".
-        embed_dim: E; must match the vectors' dimension when `vectors` is set.
-        hidden_dim: recurrent width per direction.
-        num_layers, bidirectional, pooling: recurrent encoder settings.
-        dropout: see the models.
-        head_hidden_dim: hidden width of the MLP head, 0 for linear.
-        vectors: word-vector file or gensim downloader name (see `lightning_nlp.vectors`).
+        network: the classifier, `forward(tokens, lengths) -> logits`; its `vocab_size`,
+            `num_classes` and `pad_id` are linked from the data module by the CLI.
+        pretrained: a language model's folder (from `fit` or `lightning-nlp convert`) whose
+            encoder weights (`encoder.*`) start training, re-indexed to this vocabulary.
+        vectors: word-vector file or gensim downloader name (see `lightning_nlp.vectors`),
+            copied into `network.embedding`.
         vectors_format: the file's format, "auto" to guess from the name.
         freeze_embeddings: keep pretrained embeddings fixed.
         early_stopping_patience: stop after this many validations without a better `val/acc`
             (None: never), unless the Trainer has an EarlyStopping callback of its own.
-        optimizer, lr_scheduler: as for `LanguageModelTask`.
+        optimizer, lr_scheduler, lr_decay: see `Task`.
     """
 
     monitor, mode = "val/acc", "max"
@@ -60,50 +54,26 @@ class TextClassifierTask(Task):
 
     def __init__(
         self,
-        vocab_size: int,
-        num_classes: int,
-        pad_id: int = 0,
-        encoder: Literal["average"] | CellType = "lstm",
-        embed_dim: int = 100,
-        hidden_dim: int = 128,
-        num_layers: int = 1,
-        bidirectional: bool = False,
-        pooling: Pooling = "last",
-        dropout: float = 0.3,
-        head_hidden_dim: int = 0,
+        network: nn.Module,
+        pretrained: str | None = None,
         vectors: str | None = None,
         vectors_format: str = "auto",
         freeze_embeddings: bool = False,
         early_stopping_patience: int | None = 3,
         optimizer: OptimizerCallable = torch.optim.Adam,
         lr_scheduler: LRSchedulerCallable | None = None,
+        lr_decay: float | None = None,
     ) -> None:
-        super().__init__(optimizer, lr_scheduler)
-        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
-        if encoder == "average":
-            self.model = AveragedEmbeddingClassifier(
-                vocab_size, embed_dim, num_classes, head_hidden_dim, dropout, pad_id
-            )
-        else:
-            self.model = RNNClassifier(
-                vocab_size,
-                embed_dim,
-                hidden_dim,
-                num_classes,
-                encoder,
-                num_layers,
-                bidirectional,
-                pooling,
-                dropout,
-                head_hidden_dim,
-                pad_id,
-            )
+        super().__init__(network, optimizer, lr_scheduler, lr_decay)
+        self.save_task_hyperparameters()
+        num_classes = self.hparams.network["init_args"]["num_classes"]
         self.metrics = torch.nn.ModuleDict(
             {f"{s}_metrics": classification_metrics(num_classes) for s in STAGES}
         )
         self.test_confusion = confusion_matrix(num_classes)
         self.embedding_coverage: dict[str, float] = {}
-        self.model.embedding.weight.requires_grad_(not (freeze_embeddings and vectors))
+        self._pretrained_loaded = False
+        self.network.embedding.weight.requires_grad_(not (freeze_embeddings and vectors))
 
     def configure_callbacks(self) -> list[Callback]:
         callbacks = super().configure_callbacks()
@@ -113,11 +83,31 @@ class TextClassifierTask(Task):
         return callbacks
 
     def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
-        return self.model(tokens, lengths)
+        return self.network(tokens, lengths)
 
     def setup(self, stage: str) -> None:
-        if stage == "fit" and self.hparams.vectors and not self.embedding_coverage:
+        if stage != "fit":
+            return
+        if self.hparams.vectors and not self.embedding_coverage:
             self.load_vectors(self.trainer.datamodule)
+        if self.hparams.pretrained and not self._pretrained_loaded:
+            self.load_pretrained(self.trainer.datamodule)
+
+    def load_pretrained(self, datamodule: Any) -> None:
+        """Copies a pretrained language model's encoder, re-indexed to the data's vocabulary."""
+        from lightning_nlp.pretrained import load_pretrained, transfer_weights
+
+        stats = transfer_weights(
+            self.network,
+            load_pretrained(self.hparams.pretrained),
+            datamodule.vocab,
+            datamodule.hparams.tokenizer,
+            datamodule.hparams.get("backwards", False),
+        )
+        self._pretrained_loaded = True
+        log.info("pretrained encoder from %s: %s", self.hparams.pretrained, stats)
+        if self.logger is not None:
+            self.logger.log_hyperparams(stats)
 
     def load_vectors(self, datamodule: Any) -> None:
         """Copies pretrained vectors for the data module's vocabulary into the embedding."""
@@ -125,10 +115,13 @@ class TextClassifierTask(Task):
 
         vectors = load_vectors(self.hparams.vectors, self.hparams.vectors_format)
         matrix, coverage = build_embedding_matrix(
-            vectors, datamodule.vocab, self.hparams.embed_dim, datamodule.train_token_counts()
+            vectors,
+            datamodule.vocab,
+            self.network.embedding.embedding_dim,
+            datamodule.train_token_counts(),
         )
         with torch.no_grad():
-            self.model.embedding.weight.copy_(matrix)
+            self.network.embedding.weight.copy_(matrix)
         self.embedding_coverage = coverage.as_dict()
         log.info("word vectors: %s", coverage)
         if self.logger is not None:
@@ -137,7 +130,7 @@ class TextClassifierTask(Task):
             )
 
     def _step(self, batch: TextBatch, stage: str) -> Tensor:
-        logits = self.model(batch.tokens, batch.lengths)  # (B, C)
+        logits = self.network(batch.tokens, batch.lengths)  # (B, C)
         loss = F.cross_entropy(logits, batch.labels)
         predictions = logits.argmax(-1)  # (B,)
         metrics = self.metrics[f"{stage}_metrics"]
@@ -181,7 +174,7 @@ class TextClassifierTask(Task):
         return self._step(batch, "test")
 
     def predict_step(self, batch: TextBatch, batch_idx: int) -> dict[str, Tensor]:
-        probs = self.model(batch.tokens, batch.lengths).softmax(-1)  # (B, C)
+        probs = self.network(batch.tokens, batch.lengths).softmax(-1)  # (B, C)
         return {"index": batch.index, "probs": probs}
 
     def on_test_epoch_end(self) -> None:
@@ -211,3 +204,7 @@ class TextClassifierTask(Task):
         import matplotlib.pyplot as plt
 
         plt.close(figure)
+
+    def on_fit_end(self) -> None:
+        labels = getattr(self.trainer.datamodule, "label_names", None)
+        export_model_folder(self, labels)

@@ -1,0 +1,140 @@
+"""ULMFiT's classifier: the AWD-LSTM encoder read in chunks (BPT3C), concat pooling, and a
+head of batch-normalised linear blocks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from lightning_nlp.nn.awd_lstm.encoder import AWDLSTMEncoder
+
+
+class AWDLSTMClassifier(nn.Module):
+    """Classifies documents of any length with memory bounded by `max_len`.
+
+    BPT3C (Howard & Ruder 2018): the document runs through the encoder in `bptt`-token chunks,
+    the recurrent state carried from one chunk to the next; only the last `max_len` tokens of
+    the batch keep their graph, so gradients reach them alone and activation memory does not
+    grow with the document. Pooling is running over the chunks and reads real tokens only:
+    the output at the document's last token, and the max and mean over its tokens
+    (concatenated: 3E features). The encoder is causal and batches are right-padded, so the
+    padding after a document never changes its features.
+
+    Args:
+        vocab_size, num_classes, pad_id: linked from the data module.
+        embed_dim, hidden_dim, num_layers, embed_dropout, input_dropout, hidden_dropout,
+            weight_dropout: see `AWDLSTMEncoder` (defaults: the fine-tuning dropouts of ULMFiT).
+        bptt: chunk length.
+        max_len: tokens at the end of the batch that get gradients.
+        head_dims: widths of the hidden linear blocks of the head.
+        head_dropouts: dropout before each linear layer of the head (len(head_dims) + 1).
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        num_classes: int,
+        pad_id: int = 0,
+        embed_dim: int = 400,
+        hidden_dim: int = 1152,
+        num_layers: int = 3,
+        embed_dropout: float = 0.025,
+        input_dropout: float = 0.2,
+        hidden_dropout: float = 0.15,
+        weight_dropout: float = 0.25,
+        bptt: int = 72,
+        max_len: int = 1440,
+        head_dims: Sequence[int] = (50,),
+        head_dropouts: Sequence[float] = (0.2, 0.1),
+    ) -> None:
+        super().__init__()
+        if len(head_dropouts) != len(head_dims) + 1:
+            raise ValueError(
+                f"head_dropouts needs {len(head_dims) + 1} values (one per linear layer), "
+                f"got {list(head_dropouts)}"
+            )
+        self.init_args = {
+            "vocab_size": vocab_size,
+            "num_classes": num_classes,
+            "pad_id": pad_id,
+            "embed_dim": embed_dim,
+            "hidden_dim": hidden_dim,
+            "num_layers": num_layers,
+            "embed_dropout": embed_dropout,
+            "input_dropout": input_dropout,
+            "hidden_dropout": hidden_dropout,
+            "weight_dropout": weight_dropout,
+            "bptt": bptt,
+            "max_len": max_len,
+            "head_dims": list(head_dims),
+            "head_dropouts": list(head_dropouts),
+        }
+        self.bptt, self.max_len = bptt, max_len
+        self.encoder = AWDLSTMEncoder(
+            vocab_size,
+            embed_dim,
+            hidden_dim,
+            num_layers,
+            pad_id,
+            embed_dropout,
+            input_dropout,
+            hidden_dropout,
+            weight_dropout,
+        )
+        widths = [3 * embed_dim, *head_dims]
+        blocks: list[nn.Module] = []
+        for i, p in enumerate(head_dropouts[:-1]):
+            blocks += [nn.BatchNorm1d(widths[i]), nn.Dropout(p), nn.Linear(widths[i], widths[i + 1])]
+            blocks.append(nn.ReLU())
+        blocks += [nn.BatchNorm1d(widths[-1]), nn.Dropout(head_dropouts[-1])]
+        blocks.append(nn.Linear(widths[-1], num_classes))
+        self.head = nn.Sequential(*blocks)
+
+    @property
+    def embedding(self) -> nn.Embedding:
+        return self.encoder.embedding
+
+    def chunks(self, length: int) -> list[tuple[int, int, bool]]:
+        """(start, end, with_grad) of each chunk of a batch `length` tokens long; the chunks
+        with gradients cover exactly the last `max_len` tokens."""
+        grad_from = max(0, length - self.max_len)
+        spans = [(s, min(s + self.bptt, grad_from), False) for s in range(0, grad_from, self.bptt)]
+        return spans + [(s, min(s + self.bptt, length), True) for s in range(grad_from, length, self.bptt)]
+
+    def encode(self, tokens: Tensor, lengths: Tensor) -> Tensor:
+        """tokens: (B, T) right-padded ids; lengths: (B,) >= 1. Returns (B, 3E) features."""
+        batch = tokens.shape[0]
+        lengths = lengths.to(tokens.device)
+        last_index = lengths - 1  # (B,)
+        size = (batch, self.encoder.embed_dim)
+        last = None
+        running_max = running_sum = None
+        state = None
+        for start, end, with_grad in self.chunks(tokens.shape[1]):
+            with torch.set_grad_enabled(with_grad and torch.is_grad_enabled()):
+                output, state = self.encoder(tokens[:, start:end], state)  # (B, t, E)
+            if last is None:
+                last = output.new_zeros(size)
+                running_max = output.new_full(size, float("-inf"))
+                running_sum = output.new_zeros(size)
+            positions = torch.arange(start, end, device=tokens.device)  # (t,)
+            real = (positions[None, :] < lengths[:, None]).unsqueeze(-1)  # (B, t, 1)
+            chunk_max = output.masked_fill(~real, float("-inf")).amax(dim=1)  # (B, E)
+            running_max = torch.maximum(running_max, chunk_max)
+            running_sum = running_sum + (output * real).sum(dim=1)
+            ends_here = (last_index >= start) & (last_index < end)  # (B,)
+            at_end = output[torch.arange(batch), (last_index - start).clamp(0, end - start - 1)]
+            last = torch.where(ends_here[:, None], at_end, last)  # (B, E)
+        mean = running_sum / lengths[:, None].to(running_sum.dtype)
+        return torch.cat([last, running_max, mean], dim=1)  # (B, 3E)
+
+    def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
+        """tokens: (B, T) right-padded ids; lengths: (B,) real lengths. Returns logits (B, C)."""
+        return self.head(self.encode(tokens, lengths))
+
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """Embedding, each LSTM layer bottom to top, then the head: the groups of
+        discriminative learning rates and gradual unfreezing."""
+        return [*self.encoder.layer_groups(), list(self.head.parameters())]

@@ -1,0 +1,152 @@
+"""Self-describing model folders, and moving weights between vocabularies.
+
+A folder holds `config.json` (the network's class and arguments, tokeniser, direction,
+labels), `model.safetensors` (weights; nothing is unpickled when loading), and `vocab.json`.
+Only classes under `lightning_nlp.nn` are built from a folder's config.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_model, save_model
+from torch import Tensor, nn
+
+from lightning_nlp.checkpoints import CheckpointError, import_class
+from lightning_nlp.data.vocab import Vocab
+
+FORMAT = "lightning_nlp.pretrained/1"
+CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE = "config.json", "model.safetensors", "vocab.json"
+NETWORK_PACKAGE = "lightning_nlp.nn."
+VOCAB_ROWS = ("embedding.weight", "decoder.weight", "decoder.bias")  # tensors indexed by word id
+
+
+@dataclass
+class Pretrained:
+    network: nn.Module
+    vocab: Vocab
+    tokenizer: str
+    backwards: bool = False
+    labels: list[str] | None = None
+
+
+def save_pretrained(
+    folder: str | Path,
+    network: nn.Module,
+    vocab: Vocab,
+    tokenizer: str,
+    backwards: bool = False,
+    labels: list[str] | None = None,
+) -> Path:
+    """Writes the folder atomically: built beside it, then moved into place."""
+    from lightning_nlp.tasks.base import network_config
+
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    building = folder.with_name(f".{folder.name}.building-{os.getpid()}")
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir()
+    config = {
+        "format": FORMAT,
+        "network": network_config(network),
+        "tokenizer": tokenizer,
+        "backwards": backwards,
+        "labels": labels,
+    }
+    (building / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+    save_model(network, str(building / WEIGHTS_FILE))  # tied weights are stored once
+    vocab.save(building / VOCAB_FILE)
+    if folder.exists():
+        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+        folder.rename(old)
+        building.rename(folder)
+        shutil.rmtree(old)
+    else:
+        building.rename(folder)
+    return folder
+
+
+def read_config(folder: str | Path) -> dict[str, Any]:
+    path = Path(folder) / CONFIG_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{folder}: not a model folder (no {CONFIG_FILE})")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise CheckpointError(f"{path}: not valid JSON ({error})") from None
+    if config.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: format {config.get('format')!r}, expected {FORMAT!r}")
+    return config
+
+
+def load_pretrained(folder: str | Path) -> Pretrained:
+    """Builds the folder's network and loads its weights (strictly)."""
+    folder = Path(folder)
+    config = read_config(folder)
+    class_path = config["network"]["class_path"]
+    cls = import_class(class_path) if class_path.startswith(NETWORK_PACKAGE) else None
+    if cls is None or not issubclass(cls, nn.Module):
+        raise CheckpointError(f"{folder}: {class_path} is not a network of {NETWORK_PACKAGE}")
+    network = cls(**config["network"]["init_args"])
+    load_model(network, str(folder / WEIGHTS_FILE))
+    vocab = Vocab.load(folder / VOCAB_FILE)
+    return Pretrained(
+        network.eval(), vocab, config["tokenizer"], config["backwards"], config.get("labels")
+    )
+
+
+def retarget_rows(weight: Tensor, old: Vocab, new: Vocab) -> tuple[Tensor, int]:
+    """Rows of `weight` (V_old, ...) re-indexed for the new vocabulary: a word in both keeps its
+    row, a new word gets the mean row. Returns (V_new, ...) and how many rows were copied."""
+    index = torch.tensor([old.stoi.get(token, -1) for token in new.itos])  # (V_new,)
+    known = index >= 0
+    result = weight.mean(dim=0, keepdim=True).expand(len(new), *weight.shape[1:]).clone()
+    result[known] = weight[index[known]]
+    return result, int(known.sum())
+
+
+def transfer_weights(
+    target: nn.Module,
+    source: Pretrained,
+    vocab: Vocab,
+    tokenizer: str,
+    backwards: bool = False,
+    prefix: str = "encoder.",
+) -> dict[str, float]:
+    """Loads `source`'s weights whose names start with `prefix` into `target`, re-indexing
+    word rows (embedding, tied decoder, decoder bias) from the source's vocabulary to `vocab`.
+    Refuses another tokeniser or direction, and differently shaped layers, by name."""
+    if source.tokenizer != tokenizer:
+        raise CheckpointError(
+            f"the pretrained model was trained on {source.tokenizer!r} tokens, the data are "
+            f"tokenised with {tokenizer!r}: set the data module's tokenizer to match"
+        )
+    if source.backwards != backwards:
+        raise CheckpointError(
+            f"the pretrained model reads {'backwards' if source.backwards else 'forwards'}, "
+            f"the data {'backwards' if backwards else 'forwards'}"
+        )
+    own = target.state_dict()
+    moved: dict[str, Tensor] = {}
+    copied = 0
+    for name, tensor in source.network.state_dict().items():
+        if not name.startswith(prefix) or name not in own:
+            continue
+        if name.endswith(VOCAB_ROWS):
+            tensor, copied = retarget_rows(tensor, source.vocab, vocab)
+        if tensor.shape != own[name].shape:
+            raise CheckpointError(
+                f"{name}: the pretrained model has shape {tuple(tensor.shape)}, this network "
+                f"{tuple(own[name].shape)}: give the network the pretrained sizes"
+            )
+        moved[name] = tensor
+    if not moved:
+        raise CheckpointError(f"the pretrained model has no weights under {prefix!r} that fit")
+    target.load_state_dict(moved, strict=False)
+    return {"pretrained/tensors": len(moved), "pretrained/vocab_coverage": copied / len(vocab)}

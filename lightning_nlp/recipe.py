@@ -1,0 +1,126 @@
+"""`lightning-nlp ulmfit`: ULMFiT's stages in one command (Howard & Ruder 2018), and the same
+classifier from random initialisation, tested side by side.
+
+Stages, each an ordinary `fit` of its config in its own run folder:
+1. `--lm`: a general language model (skipped when not given);
+2. `--finetune`: the language model fine-tuned on the target corpus's text, starting from
+   stage 1's model folder (skipped when not given);
+3. `--classifier`: the classifier on the last language model's vocabulary and encoder;
+4. the same classifier config with no pretrained encoder (`--scratch false` skips it), by
+   default trained with all layers at one learning rate (`--scratch_args`): gradual
+   unfreezing would freeze random layers.
+Both classifiers are tested with their best checkpoint; the accuracies, wall times and a
+sample from the language model are printed and saved to `<classifier run>/recipe.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonargparse import ArgumentParser
+
+from lightning_nlp.data.io import atomic_write_text
+from lightning_nlp.tasks.base import EXPORT_FOLDER
+
+
+@dataclass
+class StageResult:
+    name: str
+    run_dir: str
+    seconds: float
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def _fit(name: str, config: str, args: list[str], test: bool = False) -> StageResult:
+    from lightning_nlp.cli import run_cli
+
+    start = time.perf_counter()
+    cli = run_cli(["--config", config, *args], run=False)
+    cli.before_fit()  # what `lightning-nlp fit` does first: artifacts saved, seed logged
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    metrics: dict[str, float] = {}
+    if test:
+        ckpt = "best" if cli.trainer.checkpoint_callback is not None else None
+        for row in cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt):
+            metrics.update({k: float(v) for k, v in row.items()})
+    metrics.update(
+        {k: float(v) for k, v in cli.trainer.callback_metrics.items() if k.startswith("val/")}
+    )
+    return StageResult(name, str(cli.run_dir), time.perf_counter() - start, metrics)
+
+
+def lm_sample(model_folder: str | Path, prompt: str, max_tokens: int = 40) -> str:
+    from lightning_nlp.generate import generate_text
+    from lightning_nlp.pretrained import load_pretrained
+
+    model = load_pretrained(model_folder)
+    return generate_text(
+        model.network, model.vocab, model.tokenizer, prompt, max_tokens, top_k=20, seed=0
+    )[0]
+
+
+def run_recipe(
+    classifier: str,
+    lm: str | None = None,
+    finetune: str | None = None,
+    lm_args: str = "",
+    finetune_args: str = "",
+    classifier_args: str = "",
+    scratch: bool = True,
+    scratch_args: str = "--model.lr_decay null --trainer.callbacks=[]",
+    prompt: str = "",
+) -> dict[str, Any]:
+    """Runs the stages (see the module docstring) and returns what they measured."""
+    stages: list[StageResult] = []
+    pretrained: Path | None = None
+    for name, config, extra in (("lm", lm, lm_args), ("finetune", finetune, finetune_args)):
+        if config is None:
+            continue
+        args = shlex.split(extra)
+        if pretrained is not None:
+            args += ["--model.pretrained", str(pretrained)]
+        stages.append(_fit(name, config, args))
+        pretrained = Path(stages[-1].run_dir) / EXPORT_FOLDER
+    if pretrained is None:
+        raise ValueError("give --lm and/or --finetune: the classifier needs a language model")
+    common = ["--data.vocab_path", str(pretrained / "vocab.json"), *shlex.split(classifier_args)]
+    stages.append(
+        _fit("classifier", classifier, [*common, "--model.pretrained", str(pretrained)], True)
+    )
+    if scratch:
+        args = [*common, "--model.pretrained", "null", *shlex.split(scratch_args)]
+        stages.append(_fit("scratch_classifier", classifier, args, test=True))
+    result = {
+        "stages": [asdict(s) for s in stages],
+        "total_seconds": sum(s.seconds for s in stages),
+        "lm_sample": lm_sample(pretrained, prompt),
+    }
+    atomic_write_text(Path(stages[-1 - scratch].run_dir) / "recipe.json", json.dumps(result, indent=2))
+    return result
+
+
+def format_result(result: dict[str, Any]) -> str:
+    lines = [f"{'stage':<20}{'test acc':>10}{'val':>10}{'minutes':>9}  run folder"]
+    for stage in result["stages"]:
+        metrics = stage["metrics"]
+        test = f"{metrics['test/acc']:.4f}" if "test/acc" in metrics else "-"
+        val = metrics.get("val/acc", metrics.get("val/ppl"))
+        val_text = "-" if val is None else f"{val:.4g}"
+        lines.append(
+            f"{stage['name']:<20}{test:>10}{val_text:>10}{stage['seconds'] / 60:>9.1f}  {stage['run_dir']}"
+        )
+    lines.append(f"total: {result['total_seconds'] / 60:.1f} minutes")
+    lines.append(f"language-model sample: {result['lm_sample']}")
+    return "\n".join(lines)
+
+
+def recipe_cli(argv: list[str]) -> None:
+    parser = ArgumentParser(prog="lightning-nlp ulmfit", description=__doc__)
+    parser.add_function_arguments(run_recipe, as_positional=False)
+    config = parser.parse_args(argv)
+    print(format_result(run_recipe(**config.as_dict())))  # noqa: T201
