@@ -20,6 +20,7 @@ import torch
 
 from lightning_nlp.data.classification_dataset import SortishBatchSampler
 from lightning_nlp.data.imdb import IMDbDataModule
+from lightning_nlp.nn.text_classifiers import RNNClassifier
 from lightning_nlp.tasks.text_classifier import TextClassifierTask
 
 
@@ -64,15 +65,9 @@ def main() -> None:
         result[f"padding_efficiency_random_{tag}"] = round(efficiency(lengths, random_batches), 4)
     torch.manual_seed(0)
     task = TextClassifierTask(
-        dm.vocab_size,
-        dm.num_classes,
-        dm.pad_id,
-        "lstm",
-        200,
-        128,
-        bidirectional=True,
-        pooling="max",
-        dropout=0.5,
+        RNNClassifier(
+            dm.vocab_size, 200, 128, dm.num_classes, bidirectional=True, pooling="max", dropout=0.5
+        )
     )
     clock = _Clock(warmup=5)
     with tempfile.TemporaryDirectory() as tmp:

@@ -64,7 +64,7 @@ class _Clock(pl.Callback):
 
 def trainer_loop(vocab: int, steps: int) -> float:
     torch.manual_seed(0)
-    task = LanguageModelTask(vocab, 512, 512, 2, 0.5, True)
+    task = LanguageModelTask(LSTMLanguageModel(vocab, 512, 512, 2, 0.5, True))
     clock = _Clock()
     with tempfile.TemporaryDirectory() as tmp:
         trainer = pl.Trainer(

@@ -107,7 +107,7 @@ class LightningNLPCLI(LightningCLI):
         config.ckpt_path = str(path)
         check_task(read_checkpoint(path), import_class(config.model.class_path), path)
         init_args = config.data.get("init_args", config.data)
-        if subcommand != "fit" and "vocab_path" in init_args:
+        if subcommand != "fit" and "vocab_path" in init_args and not init_args.vocab_path:
             init_args.vocab_path = str(path)  # evaluate with the model's own vocabulary
 
     def _before_run(self) -> None:

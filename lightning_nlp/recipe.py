@@ -100,7 +100,9 @@ def run_recipe(
         "total_seconds": sum(s.seconds for s in stages),
         "lm_sample": lm_sample(pretrained, prompt),
     }
-    atomic_write_text(Path(stages[-1 - scratch].run_dir) / "recipe.json", json.dumps(result, indent=2))
+    atomic_write_text(
+        Path(stages[-1 - scratch].run_dir) / "recipe.json", json.dumps(result, indent=2)
+    )
     return result
 
 

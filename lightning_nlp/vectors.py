@@ -124,7 +124,7 @@ def build_embedding_matrix(
     if embed_dim is not None and embed_dim != dim:
         raise CorpusError(
             f"the word vectors have dimension {dim} but the model's embed_dim is {embed_dim}; "
-            f"set --model.embed_dim {dim}"
+            f"set --model.network.embed_dim {dim}"
         )
     rng = np.random.default_rng(seed)
     scale = float(np.std(vectors.vectors)) if len(vectors.vectors) else 0.1

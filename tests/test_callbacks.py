@@ -8,6 +8,7 @@ import torch
 from lightning_nlp.callbacks.jsonl_prediction_writer import JSONLPredictionWriter
 from lightning_nlp.callbacks.progress import LogFriendlyProgressBar
 from lightning_nlp.data.embedded import EmbeddedClassificationDataModule
+from lightning_nlp.nn.text_classifiers import AveragedEmbeddingClassifier, RNNClassifier
 from lightning_nlp.tasks.text_classifier import TextClassifierTask
 
 
@@ -20,7 +21,7 @@ def test_prediction_writer_writes_a_file_in_input_order(tmp_path):
     (tmp_path / "in.txt").write_text("\n".join(texts) + "\n")
     dm = _dm(tmp_path, predict_file=str(tmp_path / "in.txt"), eval_batch_size=4)
     torch.manual_seed(0)
-    task = TextClassifierTask(dm.vocab_size, dm.num_classes, dm.pad_id, "gru", 8, 8)
+    task = TextClassifierTask(RNNClassifier(dm.vocab_size, 8, 8, dm.num_classes, "gru"))
     writer = JSONLPredictionWriter(str(tmp_path / "out.jsonl"))
     trainer = pl.Trainer(
         accelerator="cpu", logger=False, enable_progress_bar=False, callbacks=[writer]
@@ -41,7 +42,7 @@ def _fit_with_bar(tmp_path, bar, monkeypatch):
     stderr = io.StringIO()  # not a terminal, like a CI log
     monkeypatch.setattr(sys, "stderr", stderr)
     dm = _dm(tmp_path, batch_size=4)
-    task = TextClassifierTask(dm.vocab_size, dm.num_classes, dm.pad_id, "average", 8)
+    task = TextClassifierTask(AveragedEmbeddingClassifier(dm.vocab_size, 8, dm.num_classes))
     trainer = pl.Trainer(
         accelerator="cpu",
         logger=False,

@@ -37,9 +37,9 @@ def _tiny_args(corpus: Path, tmp_path: Path, epochs: int = 2, wandb: bool = True
         "2",
         "--data.bptt",
         "8",
-        "--model.embed_dim",
+        "--model.network.embed_dim",
         "16",
-        "--model.hidden_dim",
+        "--model.network.hidden_dim",
         "16",
         "--trainer.max_epochs",
         str(epochs),
@@ -96,9 +96,10 @@ def test_every_config_parses(config, tiny_corpus, tmp_path, monkeypatch):
         str(tmp_path / "cache"),
     ]
     cli = run_cli(args, run=False)
-    assert cli.model.hparams.vocab_size == cli.datamodule.vocab_size
+    network = cli.model.hparams.network["init_args"]
+    assert network["vocab_size"] == cli.datamodule.vocab_size
     if hasattr(cli.datamodule, "num_classes"):
-        assert cli.model.hparams.num_classes == cli.datamodule.num_classes >= 2
+        assert network["num_classes"] == cli.datamodule.num_classes >= 2
 
 
 @pytest.mark.integration
@@ -221,5 +222,5 @@ def test_ranks_started_by_a_run_use_its_saved_vocabulary(tiny_corpus, tmp_path, 
     monkeypatch.setenv("LIGHTNING_NLP_RUN_DIR", str(run))
     cli = run_cli(_tiny_args(tiny_corpus, tmp_path, wandb=False), run=False)
     assert cli.datamodule.hparams.vocab_path == str(run / "vocab.json")
-    assert cli.model.hparams.vocab_size == 5
+    assert cli.model.hparams.network["init_args"]["vocab_size"] == 5
     assert cli.trainer.default_root_dir == str(run)

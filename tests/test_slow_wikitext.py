@@ -5,6 +5,7 @@ import pytorch_lightning as pl
 import torch
 
 from lightning_nlp.data.wikitext import WikiText2DataModule
+from lightning_nlp.nn.lstm_lm import LSTMLanguageModel
 from lightning_nlp.tasks.language_model import LanguageModelTask
 from tests.conftest import shared_corpus
 
@@ -22,7 +23,7 @@ def test_short_wikitext2_run_lowers_perplexity(tmp_path):
     assert 13_000 < dm.vocab_size < 15_000  # the valid file's word types + specials
     assert dm.vocab.unk_id in dm.stream("test")  # WikiText's own <unk>
     torch.manual_seed(0)
-    task = LanguageModelTask(dm.vocab_size, 128, 128, 2, 0.2)
+    task = LanguageModelTask(LSTMLanguageModel(dm.vocab_size, 128, 128, 2, 0.2))
     trainer = pl.Trainer(
         max_epochs=1,
         limit_train_batches=150,

@@ -7,6 +7,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback
+from pytorch_lightning.utilities import rank_zero_info
 from torch import Tensor
 
 
@@ -40,7 +41,9 @@ class NTASGD(Callback):
     def _parameters(self, pl_module: pl.LightningModule) -> dict[str, Tensor]:
         return dict(pl_module.named_parameters())
 
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any
+    ) -> None:
         if not self.averaging:
             return
         self.num_averaged += 1
@@ -79,7 +82,7 @@ class NTASGD(Callback):
         recent = self.history[: -self.nonmono] if self.nonmono else self.history
         if not self.averaging and len(self.history) > self.nonmono and value > min(recent):
             self.triggered_at = trainer.global_step
-            pl_module.print(f"NT-ASGD: averaging from step {trainer.global_step}")
+            rank_zero_info(f"NT-ASGD: averaging the weights from step {trainer.global_step}")
         self.history.append(value)
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

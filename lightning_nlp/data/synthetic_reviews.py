@@ -158,6 +158,7 @@ _TIMES = ["last week", "on a rainy sunday", "in march", "after work", "on holida
 
 DOMAINS = tuple(sorted(_DOMAINS))
 
+
 @dataclass(frozen=True)
 class Review:
     text: str

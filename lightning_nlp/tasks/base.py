@@ -48,7 +48,9 @@ def build_network(network: nn.Module | dict[str, Any]) -> nn.Module:
 
 def layer_groups(network: nn.Module) -> list[list[nn.Parameter]]:
     """The network's own layer groups (bottom to top), or one group of everything."""
-    groups = network.layer_groups() if hasattr(network, "layer_groups") else [list(network.parameters())]
+    groups = (
+        network.layer_groups() if hasattr(network, "layer_groups") else [list(network.parameters())]
+    )
     grouped = {id(p) for group in groups for p in group}
     missing = [n for n, p in network.named_parameters() if id(p) not in grouped]
     if missing:

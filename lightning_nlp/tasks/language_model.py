@@ -10,7 +10,6 @@ import torch.nn.functional as F
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
-from lightning_nlp.loggers import run_dir
 from lightning_nlp.metrics.perplexity import Perplexity
 from lightning_nlp.nn.recurrent_state import LMOutput, State, detach_state, state_batch_size
 from lightning_nlp.tasks.base import Task, export_model_folder
@@ -163,4 +162,3 @@ class LanguageModelTask(Task):
 
     def on_fit_end(self) -> None:
         export_model_folder(self)
-

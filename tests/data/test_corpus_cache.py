@@ -5,6 +5,7 @@ import pytorch_lightning as pl
 import lightning_nlp.data.token_cache as token_cache
 from lightning_nlp.data.io import CorpusError
 from lightning_nlp.data.lm_datamodule import TextFilesLMDataModule
+from lightning_nlp.nn.lstm_lm import LSTMLanguageModel
 from lightning_nlp.tasks.language_model import LanguageModelTask
 
 
@@ -66,7 +67,9 @@ def test_evaluation_with_a_saved_vocabulary_never_reads_the_training_file(tiny_c
     (tiny_corpus / "train.txt").unlink()
     dm = _dm(tiny_corpus, tmp_path / "cache", vocab_path=str(tmp_path / "run" / "vocab.json"))
     trainer = pl.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
-    trainer.test(LanguageModelTask(dm.vocab_size, 8, 8, 1, 0.0), dm, verbose=False)
+    trainer.test(
+        LanguageModelTask(LSTMLanguageModel(dm.vocab_size, 8, 8, 1, 0.0)), dm, verbose=False
+    )
     dm.setup("test")
     assert dm.vocab.itos == trained.vocab.itos
     assert len(dm.test_dataloader()) > 0

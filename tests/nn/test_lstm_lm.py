@@ -6,7 +6,7 @@ from lightning_nlp.nn.lstm_lm import LSTMLanguageModel
 def test_shapes_and_state():
     model = LSTMLanguageModel(vocab_size=50, embed_dim=8, hidden_dim=12, num_layers=2)
     tokens = torch.randint(0, 50, (3, 7))
-    logits, (h, c) = model(tokens)
+    logits, (h, c) = model(tokens)[:2]
     assert logits.shape == (3, 7, 50)
     assert h.shape == c.shape == (2, 3, 12)
 

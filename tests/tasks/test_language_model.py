@@ -7,13 +7,12 @@ from pytorch_lightning.callbacks import Callback
 
 from lightning_nlp.data.lm_datamodule import TextFilesLMDataModule
 from lightning_nlp.metrics.perplexity import Perplexity
+from lightning_nlp.nn.lstm_lm import LSTMLanguageModel
 from lightning_nlp.tasks.language_model import LanguageModelTask
 
 
 def _task(**kw):
-    return LanguageModelTask(
-        vocab_size=20, embed_dim=8, hidden_dim=8, num_layers=1, dropout=0.0, **kw
-    )
+    return LanguageModelTask(LSTMLanguageModel(20, 8, 8, 1, 0.0), **kw)
 
 
 def test_hidden_state_carried_detached_and_reset():
@@ -23,7 +22,7 @@ def test_hidden_state_carried_detached_and_reset():
     carried = task._hidden["train"]
     assert carried is not None and not carried[0].requires_grad
     loss.backward()  # the graph ends at the window
-    _, expected = task.model(batch[0])
+    expected = task.network(batch[0]).hidden
     assert torch.allclose(carried[0], expected[0].detach())
     task.training_step(batch, 1)
     assert not torch.equal(task._hidden["train"][0], carried[0])  # started from the carried state
@@ -73,7 +72,7 @@ def _fit(corpus, cache, seed):
         variable_bptt=True,
         cache_dir=str(cache),
     )
-    task = LanguageModelTask(dm.vocab_size, embed_dim=16, hidden_dim=16, num_layers=2, dropout=0.2)
+    task = LanguageModelTask(LSTMLanguageModel(dm.vocab_size, 16, 16, 2, 0.2))
     losses = _Losses()
     trainer = pl.Trainer(
         max_epochs=2,
@@ -117,12 +116,12 @@ def test_a_non_finite_loss_gives_a_non_finite_perplexity(tiny_corpus, tmp_path):
     metric.update(torch.tensor(float("nan")), 5)
     assert math.isnan(float(metric.compute()))
     dm = TextFilesLMDataModule(str(tiny_corpus), bptt=5, cache_dir=str(tmp_path / "c"))
-    task = LanguageModelTask(dm.vocab_size, 8, 8, 1, 0.0)
+    task = LanguageModelTask(LSTMLanguageModel(dm.vocab_size, 8, 8, 1, 0.0))
 
     class DivergeOnce(Callback):  # one batch's loss becomes NaN, the others stay finite
         def on_validation_batch_start(self, trainer, module, batch, batch_idx, dataloader_idx=0):
             with torch.no_grad():
-                module.model.decoder.bias[3] = float("nan") if batch_idx == 1 else 0.0
+                module.network.decoder.bias[3] = float("nan") if batch_idx == 1 else 0.0
 
     result = _trainer(callbacks=[DivergeOnce()]).validate(task, dm, verbose=False)[0]
     assert math.isnan(result["val/ppl"])
@@ -138,7 +137,8 @@ def test_learning_rate_scaled_by_window_length_then_restored(tiny_corpus, tmp_pa
         cache_dir=str(tmp_path / "c"),
     )
     task = LanguageModelTask(
-        dm.vocab_size, 8, 8, 1, 0.0, optimizer=lambda p: torch.optim.SGD(p, lr=0.5)
+        LSTMLanguageModel(dm.vocab_size, 8, 8, 1, 0.0),
+        optimizer=lambda p: torch.optim.SGD(p, lr=0.5),
     )
     seen = []
 
@@ -162,11 +162,7 @@ def test_learning_rate_scaled_by_window_length_then_restored(tiny_corpus, tmp_pa
 def test_reduce_on_plateau_schedule_watches_validation_loss(tiny_corpus, tmp_path):
     dm = TextFilesLMDataModule(str(tiny_corpus), bptt=5, cache_dir=str(tmp_path / "c"))
     task = LanguageModelTask(
-        dm.vocab_size,
-        8,
-        8,
-        1,
-        0.0,
+        LSTMLanguageModel(dm.vocab_size, 8, 8, 1, 0.0),
         optimizer=lambda p: torch.optim.SGD(p, lr=1e-6),
         lr_scheduler=lambda o: torch.optim.lr_scheduler.ReduceLROnPlateau(
             o, patience=0, factor=0.5
@@ -181,7 +177,7 @@ def test_reduce_on_plateau_schedule_watches_validation_loss(tiny_corpus, tmp_pat
 
 def test_every_validation_run_starts_from_a_zero_state(tiny_corpus, tmp_path):
     dm = TextFilesLMDataModule(str(tiny_corpus), bptt=5, cache_dir=str(tmp_path / "c"))
-    task = LanguageModelTask(dm.vocab_size, 8, 8, 1, 0.0)
+    task = LanguageModelTask(LSTMLanguageModel(dm.vocab_size, 8, 8, 1, 0.0))
     starts = []
 
     class Record(Callback):

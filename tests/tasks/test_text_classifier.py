@@ -8,6 +8,7 @@ import torch
 from gensim.models import KeyedVectors
 
 from lightning_nlp.data.embedded import EmbeddedClassificationDataModule
+from lightning_nlp.nn.text_classifiers import AveragedEmbeddingClassifier, RNNClassifier
 from lightning_nlp.tasks.text_classifier import TextClassifierTask
 
 
@@ -49,7 +50,7 @@ def test_fit_and_test_metrics_and_report_equal_scikit_learn(tmp_path):
     from sklearn import metrics
 
     dm = _dm(tmp_path)
-    task = TextClassifierTask(dm.vocab_size, dm.num_classes, dm.pad_id, "gru", 16, 16)
+    task = TextClassifierTask(RNNClassifier(dm.vocab_size, 16, 16, dm.num_classes, "gru"))
     trainer = _trainer(tmp_path, max_epochs=1)
     trainer.fit(task, dm)
     result = trainer.test(task, dm, verbose=False)[0]
@@ -81,7 +82,7 @@ def test_fit_and_test_metrics_and_report_equal_scikit_learn(tmp_path):
 def test_validation_metrics_are_reset_between_epochs(tmp_path):
     """Each epoch's val/acc is that epoch's model on the validation split, not a running mean."""
     dm = _dm(tmp_path)
-    task = TextClassifierTask(dm.vocab_size, dm.num_classes, dm.pad_id, "gru", 16, 16)
+    task = TextClassifierTask(RNNClassifier(dm.vocab_size, 16, 16, dm.num_classes, "gru"))
     seen = []
 
     class Record(pl.Callback):
@@ -106,18 +107,14 @@ def test_pretrained_frozen_vectors_are_loaded_and_kept(tmp_path):
     kv.add_vectors(words, np.random.default_rng(0).normal(size=(len(words), 8)).astype(np.float32))
     kv.save_word2vec_format(str(tmp_path / "v.txt"))
     task = TextClassifierTask(
-        dm.vocab_size,
-        dm.num_classes,
-        dm.pad_id,
-        "average",
-        8,
+        AveragedEmbeddingClassifier(dm.vocab_size, 8, dm.num_classes),
         vectors=str(tmp_path / "v.txt"),
         freeze_embeddings=True,
     )
     _trainer(tmp_path, max_epochs=1).fit(task, dm)
     row = dm.vocab.stoi[words[3]]
-    assert torch.allclose(task.model.embedding.weight[row], torch.tensor(kv[words[3]]))
-    assert not task.model.embedding.weight.requires_grad
+    assert torch.allclose(task.network.embedding.weight[row], torch.tensor(kv[words[3]]))
+    assert not task.network.embedding.weight.requires_grad
     expected = sum(t in kv.key_to_index or t.lower() in kv.key_to_index for t in dm.vocab.itos[4:])
     assert task.embedding_coverage["types_found"] == expected >= len(words)
 
@@ -128,15 +125,9 @@ def test_classifier_learns_the_embedded_task(tmp_path):
         num_docs=1500, cache_dir=str(tmp_path / "c"), batch_size=32
     )
     task = TextClassifierTask(
-        dm.vocab_size,
-        dm.num_classes,
-        dm.pad_id,
-        "lstm",
-        32,
-        32,
-        bidirectional=True,
-        pooling="max",
-        dropout=0.1,
+        RNNClassifier(
+            dm.vocab_size, 32, 32, dm.num_classes, bidirectional=True, pooling="max", dropout=0.1
+        ),
         optimizer=lambda p: torch.optim.Adam(p, lr=5e-3),
     )
     trainer = _trainer(tmp_path, max_epochs=6)

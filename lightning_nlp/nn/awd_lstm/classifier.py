@@ -86,7 +86,11 @@ class AWDLSTMClassifier(nn.Module):
         widths = [3 * embed_dim, *head_dims]
         blocks: list[nn.Module] = []
         for i, p in enumerate(head_dropouts[:-1]):
-            blocks += [nn.BatchNorm1d(widths[i]), nn.Dropout(p), nn.Linear(widths[i], widths[i + 1])]
+            blocks += [
+                nn.BatchNorm1d(widths[i]),
+                nn.Dropout(p),
+                nn.Linear(widths[i], widths[i + 1]),
+            ]
             blocks.append(nn.ReLU())
         blocks += [nn.BatchNorm1d(widths[-1]), nn.Dropout(head_dropouts[-1])]
         blocks.append(nn.Linear(widths[-1], num_classes))
@@ -101,7 +105,9 @@ class AWDLSTMClassifier(nn.Module):
         with gradients cover exactly the last `max_len` tokens."""
         grad_from = max(0, length - self.max_len)
         spans = [(s, min(s + self.bptt, grad_from), False) for s in range(0, grad_from, self.bptt)]
-        return spans + [(s, min(s + self.bptt, length), True) for s in range(grad_from, length, self.bptt)]
+        return spans + [
+            (s, min(s + self.bptt, length), True) for s in range(grad_from, length, self.bptt)
+        ]
 
     def encode(self, tokens: Tensor, lengths: Tensor) -> Tensor:
         """tokens: (B, T) right-padded ids; lengths: (B,) >= 1. Returns (B, 3E) features."""
@@ -132,7 +138,20 @@ class AWDLSTMClassifier(nn.Module):
 
     def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
         """tokens: (B, T) right-padded ids; lengths: (B,) real lengths. Returns logits (B, C)."""
-        return self.head(self.encode(tokens, lengths))
+        features = self.encode(tokens, lengths)  # (B, 3E)
+        if self.training and features.shape[0] == 1:  # batch norm has no batch statistics
+            return self._head_with_running_statistics(features)
+        return self.head(features)
+
+    def _head_with_running_statistics(self, features: Tensor) -> Tensor:
+        norms = [m for m in self.head if isinstance(m, nn.BatchNorm1d)]
+        for norm in norms:
+            norm.eval()
+        try:
+            return self.head(features)
+        finally:
+            for norm in norms:
+                norm.train()
 
     def layer_groups(self) -> list[list[nn.Parameter]]:
         """Embedding, each LSTM layer bottom to top, then the head: the groups of

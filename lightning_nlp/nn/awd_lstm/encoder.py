@@ -48,7 +48,9 @@ class AWDLSTMEncoder(nn.Module):
         self.input_dropout = LockedDropout(input_dropout)
         self.hidden_dropout = LockedDropout(hidden_dropout)
 
-    def forward(self, tokens: Tensor, state: EncoderState | None = None) -> tuple[Tensor, EncoderState]:
+    def forward(
+        self, tokens: Tensor, state: EncoderState | None = None
+    ) -> tuple[Tensor, EncoderState]:
         """tokens: (B, T) ids. Returns the last layer's output (B, T, E), before any output
         dropout, and the new state."""
         x = self.embedding(tokens)  # (B, T, E)

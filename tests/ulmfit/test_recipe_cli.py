@@ -1,0 +1,69 @@
+"""The three ULMFiT stages through the CLI on tiny data."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from lightning_nlp.checkpoints import read_checkpoint
+from lightning_nlp.cli import main
+from lightning_nlp.pretrained import load_pretrained
+from lightning_nlp.tasks.text_classifier import TextClassifierTask
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _tiny(tmp_path: Path, name: str, classifier: bool = False) -> str:
+    args = [
+        "--data.num_docs 600",
+        f"--data.cache_dir {tmp_path / 'cache'}",
+        "--trainer.max_epochs 2" if classifier else "--trainer.max_epochs 1",
+        "--trainer.limit_train_batches 4",
+        "--trainer.limit_val_batches 2",
+        "--trainer.logger false",
+        "--trainer.enable_progress_bar false",
+        f"--trainer.default_root_dir {tmp_path / name}",
+        "--model.network.embed_dim 16",
+        "--model.network.hidden_dim 24",
+    ]
+    if classifier:
+        args += ["--trainer.limit_test_batches 2", "--data.train_size 60"]
+    return " ".join(args)
+
+
+@pytest.mark.integration
+def test_three_stages_then_the_saved_classifier_predicts_as_its_checkpoint(tmp_path, capsys):
+    main(
+        [
+            "ulmfit",
+            "--lm", str(ROOT / "configs/ulmfit/embedded_lm.yaml"),
+            "--finetune", str(ROOT / "configs/ulmfit/embedded_finetune.yaml"),
+            "--classifier", str(ROOT / "configs/ulmfit/embedded_clas.yaml"),
+            "--lm_args", _tiny(tmp_path, "lm"),
+            "--finetune_args", _tiny(tmp_path, "finetune"),
+            "--classifier_args", _tiny(tmp_path, "clas", classifier=True),
+            "--prompt", "the food was",
+        ]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert "scratch_classifier" in out and "language-model sample: the food was" in out
+    result = json.loads((tmp_path / "clas" / "version_0" / "recipe.json").read_text())
+    names = [stage["name"] for stage in result["stages"]]
+    assert names == ["lm", "finetune", "classifier", "scratch_classifier"]
+    assert all(0 <= s["metrics"]["test/acc"] <= 1 for s in result["stages"][2:])
+    finetuned = load_pretrained(tmp_path / "finetune" / "version_0" / "pretrained")
+    classifier_run = tmp_path / "clas" / "version_0"
+    assert json.loads((classifier_run / "vocab.json").read_text())["itos"] == finetuned.vocab.itos
+
+    folder = load_pretrained(classifier_run / "pretrained")
+    checkpoint = read_checkpoint(classifier_run / "checkpoints" / "last.ckpt")
+    hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if not k.startswith("_")}
+    task = TextClassifierTask(**hparams)
+    task.load_state_dict(checkpoint["state_dict"])
+    task.eval()
+    tokens = torch.randint(4, len(folder.vocab), (3, 50))
+    lengths = torch.tensor([50, 31, 7])
+    with torch.no_grad():
+        assert torch.equal(folder.network(tokens, lengths), task(tokens, lengths))
+    assert folder.labels == ["negative", "positive"]

@@ -1,0 +1,141 @@
+"""Discriminative learning rates, the slanted triangular schedule, gradual unfreezing, NT-ASGD."""
+
+from types import SimpleNamespace
+
+import pytorch_lightning as pl
+import pytest
+import torch
+
+from lightning_nlp.callbacks.gradual_unfreezing import GradualUnfreezing
+from lightning_nlp.callbacks.nt_asgd import NTASGD
+from lightning_nlp.data.embedded import EmbeddedClassificationDataModule
+from lightning_nlp.nn.awd_lstm import AWDLSTMClassifier
+from lightning_nlp.nn.lstm_lm import LSTMLanguageModel
+from lightning_nlp.schedules import SlantedTriangularLR
+from lightning_nlp.tasks.language_model import LanguageModelTask
+from lightning_nlp.tasks.text_classifier import TextClassifierTask
+
+
+def _classifier(**kw):
+    network = AWDLSTMClassifier(50, 2, embed_dim=8, hidden_dim=12, num_layers=3, bptt=8)
+    return TextClassifierTask(network, **kw)
+
+
+def test_parameter_groups_carry_discriminative_learning_rates():
+    task = _classifier(lr_decay=2.6, optimizer=lambda p: torch.optim.Adam(p, lr=0.01))
+    optimizer = task.configure_optimizers()
+    rates = [group["lr"] for group in optimizer.param_groups]
+    assert rates == pytest.approx([0.01 / 2.6**k for k in (4, 3, 2, 1, 0)])
+    groups = task.network.layer_groups()
+    for group, expected in zip(optimizer.param_groups, groups):
+        assert [id(p) for p in group["params"]] == [id(p) for p in expected]
+
+
+def test_without_lr_decay_one_group_holds_everything():
+    optimizer = _classifier().configure_optimizers()
+    assert len(optimizer.param_groups) == 1
+    assert len(optimizer.param_groups[0]["params"]) == len(list(_classifier().parameters()))
+
+
+def test_slanted_triangular_schedule_rises_then_falls_per_group():
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([{"params": [parameter], "lr": 1.0}, {"params": [], "lr": 0.5}])
+    schedule = SlantedTriangularLR(optimizer, total_steps=100, cut_frac=0.1, ratio=32)
+    seen = []
+    for _ in range(100):
+        seen.append([g["lr"] for g in optimizer.param_groups])
+        optimizer.step()
+        schedule.step()
+    top = [s[0] for s in seen]
+    assert top[0] == pytest.approx(1 / 32)
+    assert max(top) == pytest.approx(1.0) and top.index(max(top)) == 10
+    assert top[-1] < 0.05 and all(a >= b for a, b in zip(top[10:], top[11:]))
+    assert all(s[1] == pytest.approx(s[0] / 2) for s in seen)  # ratios between groups kept
+
+
+def test_gradual_unfreezing_trains_one_more_group_each_epoch(tmp_path):
+    pl.seed_everything(0)
+    dm = EmbeddedClassificationDataModule(num_docs=200, cache_dir=str(tmp_path), batch_size=16)
+    network = AWDLSTMClassifier(dm.vocab_size, 2, embed_dim=8, hidden_dim=12, bptt=16)
+    task = TextClassifierTask(network, lr_decay=2.6, early_stopping_patience=None)
+    groups = network.layer_groups()
+    trainable, changed = [], []
+
+    class Record(pl.Callback):
+        def on_train_epoch_start(self, trainer, module):
+            self.before = [[p.detach().clone() for p in g] for g in groups]
+
+        def on_train_batch_start(self, trainer, module, batch, batch_idx):
+            if batch_idx == 0:
+                trainable.append([all(p.requires_grad for p in g) for g in groups])
+
+        def on_train_epoch_end(self, trainer, module):
+            changed.append(
+                [any(not torch.equal(a, p) for a, p in zip(b, g)) for b, g in zip(self.before, groups)]
+            )
+
+    trainer = pl.Trainer(
+        max_epochs=3,
+        limit_train_batches=3,
+        limit_val_batches=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[GradualUnfreezing(start=1, groups_per_epoch=2), Record()],
+    )
+    trainer.fit(task, dm)
+    assert trainer.callback_metrics["trainable_groups"] == 5  # logged: all in the last epoch
+    expected = [
+        [False, False, False, False, True],
+        [False, False, True, True, True],
+        [True, True, True, True, True],
+    ]
+    assert trainable == expected
+    assert changed == expected  # frozen groups do not move (weight decay or not)
+
+
+def _fake_trainer(value, step):
+    return SimpleNamespace(sanity_checking=False, callback_metrics={"val/loss": torch.tensor(value)}, global_step=step)
+
+
+def test_nt_asgd_switches_after_nonmono_worse_checks_and_evaluates_the_average():
+    module = LanguageModelTask(LSTMLanguageModel(10, 4, 4, 1, 0.0))
+    callback = NTASGD(nonmono=2)
+    callback.setup(None, module, "fit")
+    for step, loss in enumerate([5.0, 4.0, 3.0, 3.5]):  # 3.5 is not worse than min(5.0)
+        callback.on_validation_epoch_end(_fake_trainer(loss, step), module)
+    assert not callback.averaging
+    callback.on_validation_epoch_end(_fake_trainer(4.5, 10), module)  # worse than min(5, 4)
+    assert callback.averaging and callback.triggered_at == 10
+    weight = module.network.decoder.weight
+    snapshots = []
+    for value in (1.0, 2.0, 6.0):
+        with torch.no_grad():
+            weight.fill_(value)
+        snapshots.append(weight.detach().clone())
+        callback.on_train_batch_end(None, module)
+    average = torch.stack(snapshots).mean(dim=0)
+    callback.on_validation_epoch_start(None, module)
+    assert torch.allclose(weight, average)  # validation sees the average
+    checkpoint = {"state_dict": {k: v.clone() for k, v in module.state_dict().items()}}
+    callback.on_validation_end(None, module)
+    assert torch.equal(weight, snapshots[-1])  # training goes on from the raw weights
+    callback.on_save_checkpoint(None, module, checkpoint)
+    assert torch.allclose(checkpoint["state_dict"]["network.embedding.weight"], average)
+    assert torch.equal(callback.state_dict()["raw"]["network.embedding.weight"], snapshots[-1])
+    callback.on_fit_end(None, module)
+    assert torch.allclose(weight, average)  # the trained model is the average
+
+
+def test_nt_asgd_resume_restores_the_raw_weights():
+    module = LanguageModelTask(LSTMLanguageModel(10, 4, 4, 1, 0.0))
+    callback = NTASGD()
+    callback.setup(None, module, "fit")
+    raw = {n: torch.full_like(p, 7.0) for n, p in module.named_parameters()}
+    callback.load_state_dict(
+        {"history": [1.0], "triggered_at": 3, "num_averaged": 2, "average": {}, "raw": raw}
+    )
+    callback.on_train_start(None, module)
+    assert all(torch.all(p == 7.0) for p in module.parameters())
+    assert callback.averaging and callback.num_averaged == 2
