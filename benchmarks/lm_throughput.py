@@ -43,7 +43,7 @@ def bare_loop(vocab: int, steps: int) -> float:
     for i, (tokens, targets) in enumerate(_loader(vocab, steps)):
         if i == WARMUP:
             start = time.perf_counter()
-        logits, hidden = model(tokens, hidden)
+        logits, hidden = model(tokens, hidden)[:2]
         hidden = tuple(h.detach() for h in hidden)
         loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten())
         optimizer.zero_grad()

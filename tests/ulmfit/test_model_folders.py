@@ -36,7 +36,11 @@ def test_a_model_folder_round_trips_without_pickles(tmp_path):
     vocab = Vocab([*SPECIALS, "a", "b", "c"])
     model = AWDLSTMLanguageModel(len(vocab), 6, 10, 2).eval()
     folder = save_pretrained(tmp_path / "lm", model, vocab, "whitespace")
-    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors", "vocab.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "config.json",
+        "model.safetensors",
+        "vocab.json",
+    ]
     stored = load_file(folder / "model.safetensors")  # plain tensors, the tied matrix once
     assert "encoder.layers.1.weight_hh" in stored
     assert ("decoder.weight" in stored) != ("encoder.embedding.weight" in stored)

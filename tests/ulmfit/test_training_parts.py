@@ -71,7 +71,10 @@ def test_gradual_unfreezing_trains_one_more_group_each_epoch(tmp_path):
 
         def on_train_epoch_end(self, trainer, module):
             changed.append(
-                [any(not torch.equal(a, p) for a, p in zip(b, g)) for b, g in zip(self.before, groups)]
+                [
+                    any(not torch.equal(a, p) for a, p in zip(b, g))
+                    for b, g in zip(self.before, groups)
+                ]
             )
 
     trainer = pl.Trainer(
@@ -96,7 +99,9 @@ def test_gradual_unfreezing_trains_one_more_group_each_epoch(tmp_path):
 
 
 def _fake_trainer(value, step):
-    return SimpleNamespace(sanity_checking=False, callback_metrics={"val/loss": torch.tensor(value)}, global_step=step)
+    return SimpleNamespace(
+        sanity_checking=False, callback_metrics={"val/loss": torch.tensor(value)}, global_step=step
+    )
 
 
 def test_nt_asgd_switches_after_nonmono_worse_checks_and_evaluates_the_average():

@@ -19,7 +19,8 @@ class AWDLSTMClassifier(nn.Module):
     the batch keep their graph, so gradients reach them alone and activation memory does not
     grow with the document. Pooling is running over the chunks and reads real tokens only:
     the output at the document's last token, and the max and mean over its tokens
-    (concatenated: 3E features). The encoder is causal and batches are right-padded, so the
+    (concatenated: 3E features). The weight-drop mask is drawn once per document, so the
+    dropped weights are stored once, not once per chunk. The encoder is causal and batches are right-padded, so the
     padding after a document never changes its features.
 
     Args:
@@ -118,9 +119,10 @@ class AWDLSTMClassifier(nn.Module):
         last = None
         running_max = running_sum = None
         state = None
+        weights = self.encoder.dropped_weights()  # one DropConnect mask for the whole document
         for start, end, with_grad in self.chunks(tokens.shape[1]):
             with torch.set_grad_enabled(with_grad and torch.is_grad_enabled()):
-                output, state = self.encoder(tokens[:, start:end], state)  # (B, t, E)
+                output, state = self.encoder(tokens[:, start:end], state, weights)  # (B, t, E)
             if last is None:
                 last = output.new_zeros(size)
                 running_max = output.new_full(size, float("-inf"))

@@ -48,17 +48,26 @@ class AWDLSTMEncoder(nn.Module):
         self.input_dropout = LockedDropout(input_dropout)
         self.hidden_dropout = LockedDropout(hidden_dropout)
 
+    def dropped_weights(self) -> list[Tensor]:
+        """Each layer's hidden-to-hidden weight with a fresh DropConnect mask, to share across
+        the chunks of one document: autograd then keeps one copy per layer, not one per chunk."""
+        return [layer.dropped_weight_hh() for layer in self.layers]
+
     def forward(
-        self, tokens: Tensor, state: EncoderState | None = None
+        self,
+        tokens: Tensor,
+        state: EncoderState | None = None,
+        weights: list[Tensor] | None = None,
     ) -> tuple[Tensor, EncoderState]:
-        """tokens: (B, T) ids. Returns the last layer's output (B, T, E), before any output
-        dropout, and the new state."""
+        """tokens: (B, T) ids; weights: optional `dropped_weights()` to use. Returns the last
+        layer's output (B, T, E), before any output dropout, and the new state."""
         x = self.embedding(tokens)  # (B, T, E)
         x = embedding_dropout(x, tokens, self.vocab_size, self.embed_dropout, self.training)
         x = self.input_dropout(x)
         new_state: EncoderState = []
         for i, layer in enumerate(self.layers):
-            x, layer_state = layer(x, None if state is None else state[i])  # (B, T, H_l)
+            layer_weight = None if weights is None else weights[i]
+            x, layer_state = layer(x, None if state is None else state[i], layer_weight)
             new_state.append(layer_state)
             if i < len(self.layers) - 1:
                 x = self.hidden_dropout(x)

@@ -40,12 +40,22 @@ class WeightDropLSTM(nn.Module):
         for weight in self.parameters():
             nn.init.uniform_(weight, -bound, bound)
 
-    def forward(self, x: Tensor, state: LayerState | None = None) -> tuple[Tensor, LayerState]:
-        """x: (B, T, I); state: optional (h, c), each (1, B, H). Returns (B, T, H) and the state."""
+    def dropped_weight_hh(self) -> Tensor:
+        """`weight_hh` with a fresh DropConnect mask in training, as it is in eval."""
+        return F.dropout(self.weight_hh, self.weight_dropout, self.training)
+
+    def forward(
+        self, x: Tensor, state: LayerState | None = None, weight_hh: Tensor | None = None
+    ) -> tuple[Tensor, LayerState]:
+        """x: (B, T, I); state: optional (h, c), each (1, B, H). Returns (B, T, H) and the state.
+
+        `weight_hh`: a dropped weight from `dropped_weight_hh()` to reuse (one mask over all
+        the chunks of a document); by default a new mask is drawn for this call."""
         if state is None:
             zeros = x.new_zeros(1, x.shape[0], self.hidden_size)
             state = (zeros, zeros)
-        weight_hh = F.dropout(self.weight_hh, self.weight_dropout, self.training)
+        if weight_hh is None:
+            weight_hh = self.dropped_weight_hh()
         weights = [self.weight_ih, weight_hh, self.bias_ih, self.bias_hh]
         output, h, c = torch.lstm(x, state, weights, True, 1, 0.0, self.training, False, True)
         return output, (h, c)

@@ -1,0 +1,183 @@
+"""Language-model training tokens/s of the project's AWD-LSTM through the Trainer, against the
+floor: a bare stack of `nn.LSTM` layers with the same shapes, no dropout, in a plain loop.
+
+Shapes as the issue sets them: embedding 400, 3 layers (400 -> 1152 -> 1152 -> 400), tied
+decoder over 30,000 words, batch 32, bptt 70. The AWD-LSTM runs with all its dropouts (weight
+drop 0.5 included), AR/TAR and the length-scaled learning rate, as `fit` would. Both use SGD
+and clipping at 0.25; rounds alternate so that changes in machine load hit both. With
+`--fastai-python`, an interpreter with fastai 2.8 installed, fastai's `language_model_learner`
+with the same shapes is timed too (`fastai_ratio`: ours over fastai's). Last line: one JSON object.
+
+    python benchmarks/awd_lstm_throughput.py [--steps 8] [--rounds 2] [--fastai-python PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+
+from lightning_nlp.data.lm_stream import BPTTSampler, LMStream
+from lightning_nlp.nn.awd_lstm import AWDLSTMLanguageModel
+from lightning_nlp.tasks.language_model import LanguageModelTask
+
+VOCAB, EMBED, HIDDEN, LAYERS, BATCH, BPTT, WARMUP = 30000, 400, 1152, 3, 32, 70, 2
+
+
+def _loader(steps: int) -> DataLoader:
+    ids = np.random.default_rng(0).integers(4, VOCAB, BATCH * BPTT * (steps + WARMUP) + BATCH)
+    stream = LMStream(ids, BATCH)
+    return DataLoader(stream, sampler=BPTTSampler(stream, BPTT), batch_size=None)
+
+
+class FloorLM(nn.Module):
+    """Embedding, three plain nn.LSTM layers of the AWD-LSTM's shapes, tied decoder."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        sizes = [EMBED, HIDDEN, HIDDEN, EMBED]
+        self.embedding = nn.Embedding(VOCAB, EMBED)
+        self.layers = nn.ModuleList(
+            nn.LSTM(sizes[i], sizes[i + 1], batch_first=True) for i in range(LAYERS)
+        )
+        self.decoder = nn.Linear(EMBED, VOCAB)
+        self.decoder.weight = self.embedding.weight
+
+    def forward(self, tokens, state):
+        x = self.embedding(tokens)
+        new_state = []
+        for i, layer in enumerate(self.layers):
+            x, s = layer(x, None if state is None else state[i])
+            new_state.append(tuple(t.detach() for t in s))
+        return self.decoder(x), new_state
+
+
+def floor(steps: int) -> float:
+    torch.manual_seed(0)
+    model = FloorLM().train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    state, start = None, 0.0
+    for i, (tokens, targets) in enumerate(_loader(steps)):
+        if i == WARMUP:
+            start = time.perf_counter()
+        logits, state = model(tokens, state)
+        loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten())
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+        optimizer.step()
+    return steps * BATCH * BPTT / (time.perf_counter() - start)
+
+
+class _Clock(pl.Callback):
+    def on_train_batch_start(self, trainer, module, batch, batch_idx):
+        if batch_idx == WARMUP:
+            self.start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer, module):
+        self.stop = time.perf_counter()
+
+
+def ours(steps: int) -> float:
+    torch.manual_seed(0)
+    network = AWDLSTMLanguageModel(VOCAB, EMBED, HIDDEN, LAYERS)  # the paper's dropouts
+    task = LanguageModelTask(
+        network, ar_alpha=2.0, tar_beta=1.0, optimizer=lambda p: torch.optim.SGD(p, lr=1.0)
+    )
+    clock = _Clock()
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = pl.Trainer(
+            max_epochs=1,
+            accelerator="cpu",
+            devices=1,
+            gradient_clip_val=0.25,
+            logger=pl.loggers.CSVLogger(tmp),
+            enable_checkpointing=False,
+            enable_model_summary=False,
+            enable_progress_bar=False,
+            num_sanity_val_steps=0,
+            callbacks=[clock],
+        )
+        trainer.fit(task, train_dataloaders=_loader(steps))
+    return steps * BATCH * BPTT / (clock.stop - clock.start)
+
+
+FASTAI_SCRIPT = textwrap.dedent(
+    """
+    import time, numpy as np, torch
+    from fastai.text.all import *
+    V, B, T, STEPS, WARMUP = {vocab}, {batch}, {bptt}, {steps}, {warmup}
+    ids = np.random.default_rng(0).integers(4, V, B * T * (STEPS + WARMUP) + B + 1)
+    vocab = ["xxunk", "xxpad", "xxbos", "xxeos"] + [f"w{{i}}" for i in range(4, V)]
+    dl = LMDataLoader([torch.tensor(ids)], bs=B, seq_len=T, shuffle=False)
+    dls = DataLoaders(dl, dl, device="cpu")
+    dls.vocab = vocab
+    learn = language_model_learner(dls, AWD_LSTM, pretrained=False, cbs=[], metrics=[])
+    learn.model.train()
+    opt = torch.optim.SGD(learn.model.parameters(), lr=1.0)
+    for i, (x, y) in enumerate(dl):
+        if i == WARMUP: start = time.perf_counter()
+        if i == WARMUP + STEPS: break
+        out = learn.model(x)[0]
+        loss = torch.nn.functional.cross_entropy(out.flatten(0, 1), y.flatten())
+        opt.zero_grad(); loss.backward()
+        torch.nn.utils.clip_grad_norm_(learn.model.parameters(), 0.25); opt.step()
+    print(STEPS * B * T / (time.perf_counter() - start))
+    """
+)
+
+
+def fastai(python: str, steps: int) -> float:
+    script = FASTAI_SCRIPT.format(vocab=VOCAB, batch=BATCH, bptt=BPTT, steps=steps, warmup=WARMUP)
+    out = subprocess.run([python, "-c", script], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=8, help="timed steps per measurement")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--fastai-python", help="a Python interpreter with fastai installed")
+    args = parser.parse_args()
+    floors, oursl, fastais = [], [], []
+    for round_ in range(args.rounds):
+        floors.append(floor(args.steps))
+        oursl.append(ours(args.steps))
+        if args.fastai_python:
+            fastais.append(fastai(args.fastai_python, args.steps))
+        print(
+            f"round {round_}: floor {floors[-1]:.0f} tok/s, ours {oursl[-1]:.0f} tok/s",
+            file=sys.stderr,
+        )
+    result = {
+        "shape": {
+            "vocab": VOCAB,
+            "embed": EMBED,
+            "hidden": HIDDEN,
+            "layers": LAYERS,
+            "batch": BATCH,
+            "bptt": BPTT,
+        },
+        "threads": torch.get_num_threads(),
+        "floor_tokens_per_s": round(max(floors)),
+        "awd_lstm_tokens_per_s": round(max(oursl)),
+        "floor_ratio": round(max(oursl) / max(floors), 3),
+        "fastai_tokens_per_s": round(max(fastais)) if fastais else None,
+        "fastai_ratio": round(max(oursl) / max(fastais), 3) if fastais else None,
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

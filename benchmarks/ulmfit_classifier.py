@@ -1,0 +1,134 @@
+"""The paper-sized ULMFiT classifier (AWD-LSTM 400/1152/3, concat pooling, bptt 72, max_len
+1440): memory against document length, and speed and padding on IMDb.
+
+1. One training step (forward, backward, Adam) on a single document of 500, 2,000 and 5,000
+   tokens, each in a fresh process: peak resident memory and seconds per document. BPT3C keeps
+   the graph of the last 1,440 tokens only, so memory must not grow with the document
+   (`memory_ratio_5000_vs_500`).
+2. With `--data-dir` (IMDb): training and inference documents/s over batches of the shuffled
+   sortish training order (batch 32, inference 64), padding efficiency (real tokens over
+   padded tokens, whole epoch) and peak memory of the process (no worker processes).
+Last line: one JSON object.
+
+    python benchmarks/ulmfit_classifier.py [--data-dir ../shared/data/imdb] [--batches 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+from lightning_nlp.nn.awd_lstm import AWDLSTMClassifier
+
+SIZES = {"embed_dim": 400, "hidden_dim": 1152, "num_layers": 3, "bptt": 72, "max_len": 1440}
+VOCAB = 60000
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def one_document_step(length: int) -> dict[str, float]:
+    """Runs in a fresh process: one training step on one document of `length` tokens."""
+    torch.manual_seed(0)
+    model = AWDLSTMClassifier(VOCAB, 2, **SIZES).train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    warm = torch.randint(4, VOCAB, (1, 16))
+    model(warm, torch.tensor([16])).sum().backward()  # optimiser state and buffers allocated
+    optimizer.step()
+    optimizer.zero_grad()
+    tokens = torch.randint(4, VOCAB, (1, length))
+    start = time.perf_counter()
+    loss = torch.nn.functional.cross_entropy(
+        model(tokens, torch.tensor([length])), torch.tensor([1])
+    )
+    loss.backward()
+    optimizer.step()
+    return {"seconds": time.perf_counter() - start, "peak_mb": peak_mb()}
+
+
+def memory_by_length(lengths: list[int]) -> dict[str, float]:
+    result = {}
+    for length in lengths:
+        out = subprocess.run(
+            [sys.executable, __file__, "--one-document", str(length)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        measured = json.loads(out.stdout.strip().splitlines()[-1])
+        result[f"peak_mb_{length}"] = round(measured["peak_mb"])
+        result[f"seconds_per_doc_{length}"] = round(measured["seconds"], 2)
+    result["memory_ratio_5000_vs_500"] = round(result["peak_mb_5000"] / result["peak_mb_500"], 3)
+    return result
+
+
+def imdb(data_dir: str, batches: int) -> dict[str, float]:
+    from lightning_nlp.data.classification_dataset import SortishBatchSampler
+    from lightning_nlp.data.imdb import IMDbDataModule
+
+    dm = IMDbDataModule(data_dir, max_vocab=VOCAB, batch_size=32, eval_batch_size=64)
+    dm.setup("fit")
+    dataset = dm._datasets["train"]
+    order = SortishBatchSampler(dataset.lengths, 32, shuffle=True, seed=0).batches()
+    padded = sum(len(b) * int(dataset.lengths[b].max()) for b in order)
+    efficiency = float(dataset.lengths.sum()) / padded
+    torch.manual_seed(0)
+    model = AWDLSTMClassifier(dm.vocab_size, dm.num_classes, dm.pad_id, **SIZES)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+    docs, seconds = 0, 0.0
+    for i, indices in enumerate(order[: batches + 1]):
+        batch = dataset[indices]
+        start = time.perf_counter()
+        loss = torch.nn.functional.cross_entropy(model(batch.tokens, batch.lengths), batch.labels)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+        optimizer.step()
+        if i > 0:  # the first batch warms up
+            docs, seconds = docs + len(indices), seconds + time.perf_counter() - start
+    train_rate = docs / seconds
+    model.eval()
+    eval_order = SortishBatchSampler(dataset.lengths, 64, shuffle=True, seed=1).batches()
+    docs, seconds = 0, 0.0
+    with torch.no_grad():
+        for indices in eval_order[:batches]:
+            batch = dataset[indices]
+            start = time.perf_counter()
+            model(batch.tokens, batch.lengths)
+            docs, seconds = docs + len(indices), seconds + time.perf_counter() - start
+    mean_length = float(np.mean(dataset.lengths))
+    return {
+        "imdb_train_docs_per_s": round(train_rate, 2),
+        "imdb_predict_docs_per_s": round(docs / seconds, 2),
+        "imdb_padding_efficiency": round(efficiency, 4),
+        "imdb_peak_mb": round(peak_mb()),
+        "imdb_mean_tokens": round(mean_length, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", help="IMDb folder (aclImdb_v1.tar.gz)")
+    parser.add_argument("--batches", type=int, default=4, help="timed batches of each kind")
+    parser.add_argument("--one-document", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one_document:
+        print(json.dumps(one_document_step(args.one_document)))
+        return
+    result = {"threads": torch.get_num_threads(), **memory_by_length([500, 2000, 5000])}
+    if args.data_dir:
+        result.update(imdb(args.data_dir, args.batches))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
