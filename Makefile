@@ -17,11 +17,11 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-demo: install
-	WANDB_SILENT=true $(BIN)/lightning-nlp fit --config configs/lm/embedded_lstm.yaml
-	$(BIN)/lightning-nlp generate --ckpt_path runs/lm/embedded_lstm \
-		--prompt "The food was" --max_tokens 40 --top_k 20 --num_samples 3 --seed 0
-	$(BIN)/lightning-nlp generate --ckpt_path runs/lm/embedded_lstm \
+demo: install  # ULMFiT on the embedded reviews: LM, fine-tuning, few-label classifier vs scratch
+	WANDB_SILENT=true $(BIN)/lightning-nlp ulmfit --lm configs/ulmfit/embedded_lm.yaml \
+		--finetune configs/ulmfit/embedded_finetune.yaml --classifier configs/ulmfit/embedded_clas.yaml \
+		--prompt "The food was"
+	$(BIN)/lightning-nlp generate --ckpt_path runs/ulmfit/embedded_finetune \
 		--prompt "The food was" --max_tokens 40 --beam_size 5
 
 test: install

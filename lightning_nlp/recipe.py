@@ -43,14 +43,11 @@ def _fit(name: str, config: str, args: list[str], test: bool = False) -> StageRe
     cli = run_cli(["--config", config, *args], run=False)
     cli.before_fit()  # what `lightning-nlp fit` does first: artifacts saved, seed logged
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
-    metrics: dict[str, float] = {}
+    metrics = {k: float(v) for k, v in cli.trainer.callback_metrics.items() if k.startswith("val/")}
     if test:
         ckpt = "best" if cli.trainer.checkpoint_callback is not None else None
         for row in cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt):
             metrics.update({k: float(v) for k, v in row.items()})
-    metrics.update(
-        {k: float(v) for k, v in cli.trainer.callback_metrics.items() if k.startswith("val/")}
-    )
     return StageResult(name, str(cli.run_dir), time.perf_counter() - start, metrics)
 
 

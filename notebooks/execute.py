@@ -1,6 +1,6 @@
 """Re-executes the notebooks on the real corpora in ../shared/data and saves their outputs.
 
-python notebooks/execute.py            # both notebooks
+python notebooks/execute.py            # every notebook
 python notebooks/execute.py lstm_language_model
 """
 
@@ -18,6 +18,10 @@ DATA = HERE.parent.parent / "shared" / "data"
 RUNS = {
     "lstm_language_model": {"LNLP_NB_DATA_DIR": str(DATA / "wikitext-2")},
     "classic_classifiers": {"LNLP_NB_SST2_DIR": str(DATA / "sst2")},
+    "ulmfit_imdb": {
+        "LNLP_NB_GENERAL_DIR": str(DATA / "wikitext-2"),
+        "LNLP_NB_IMDB_DIR": str(DATA / "imdb"),
+    },
 }
 
 

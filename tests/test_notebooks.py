@@ -84,3 +84,35 @@ def test_classic_classifiers_notebook_on_sst2(tmp_path):
             "LNLP_NB_WORK_DIR": str(tmp_path),
         },
     )
+
+
+@pytest.mark.integration
+def test_ulmfit_notebook_runs_on_tiny_data(tmp_path):
+    from tests.conftest import write_corpus
+    from tests.data import corpus_fixtures as fx
+
+    notebook = _run(
+        "ulmfit_imdb.ipynb",
+        tmp_path,
+        {
+            "LNLP_NB_GENERAL_DIR": str(write_corpus(tmp_path / "general")),
+            "LNLP_NB_GENERAL_FILES": "train.txt,valid.txt",
+            "LNLP_NB_IMDB_DIR": str(fx.write_imdb_tar(tmp_path / "imdb", n=20)),
+            "LNLP_NB_MAX_REVIEWS": "60",
+            "LNLP_NB_TRAIN_SIZE": "20",
+            "LNLP_NB_EMBED": "8",
+            "LNLP_NB_HIDDEN": "12",
+            "LNLP_NB_EPOCHS": "1",
+            "LNLP_NB_WORK_DIR": str(tmp_path / "work"),
+            "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        },
+    )
+    outputs = "".join(o.get("text", "") for cell in notebook.cells for o in cell.get("outputs", []))
+    for expected in (
+        "general LM:",
+        "fine-tuned LM:",
+        "ULMFiT (pretrained)",
+        "random init",
+        "model.safetensors",
+    ):
+        assert expected in outputs

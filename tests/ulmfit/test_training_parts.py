@@ -2,8 +2,8 @@
 
 from types import SimpleNamespace
 
-import pytorch_lightning as pl
 import pytest
+import pytorch_lightning as pl
 import torch
 
 from lightning_nlp.callbacks.gradual_unfreezing import GradualUnfreezing
