@@ -102,7 +102,7 @@ def generate(
     """
     task, vocab, data_state = load_language_model(ckpt_path)
     return generate_text(
-        task.model,
+        task.network,
         vocab,
         data_state["tokenizer"],
         prompt,

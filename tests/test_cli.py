@@ -60,7 +60,10 @@ def _config_data(config: Path, tmp_path: Path, tiny_corpus: Path) -> list[str]:
     """Arguments that point a config at a small fixture in its corpus's real format."""
     from tests.data import corpus_fixtures as fx
 
-    if config.parent.name == "lm":
+    import yaml
+
+    data_class = yaml.safe_load(config.read_text())["data"]["class_path"]
+    if data_class.split(".")[2] in ("wikitext", "ptb", "lm_datamodule"):
         return [
             "--data.data_dir",
             str(tiny_corpus),

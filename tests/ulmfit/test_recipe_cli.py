@@ -8,6 +8,7 @@ import torch
 
 from lightning_nlp.checkpoints import read_checkpoint
 from lightning_nlp.cli import main
+from lightning_nlp.generate import generate
 from lightning_nlp.pretrained import load_pretrained
 from lightning_nlp.tasks.text_classifier import TextClassifierTask
 
@@ -53,6 +54,9 @@ def test_three_stages_then_the_saved_classifier_predicts_as_its_checkpoint(tmp_p
     assert names == ["lm", "finetune", "classifier", "scratch_classifier"]
     assert all(0 <= s["metrics"]["test/acc"] <= 1 for s in result["stages"][2:])
     finetuned = load_pretrained(tmp_path / "finetune" / "version_0" / "pretrained")
+    for beam_size in (1, 3):  # generation works with AWD-LSTM language models
+        texts = generate(str(tmp_path / "finetune"), "the food was", 5, beam_size=beam_size)
+        assert texts[0].startswith("the food was") and len(texts[0].split()) > 3
     classifier_run = tmp_path / "clas" / "version_0"
     assert json.loads((classifier_run / "vocab.json").read_text())["itos"] == finetuned.vocab.itos
 
