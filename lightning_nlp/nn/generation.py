@@ -80,7 +80,7 @@ def beam_search(
                 finished.append((float(scores[i]) / step**length_penalty, sequences[i].tolist()))
             alive = ~ended
             sequences, scores, tokens = sequences[alive], scores[alive], tokens[alive]
-            hidden = tuple(state[:, alive] for state in hidden)
+            hidden = reorder_state(hidden, alive.nonzero().flatten())
             if len(finished) >= beam_size or not alive.any():
                 break
         if step == max_tokens:
