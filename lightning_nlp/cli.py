@@ -36,6 +36,7 @@ EXTRA_COMMANDS = {
     "baseline": "mean word vector + logistic regression on a classification corpus",
     "ulmfit": "ULMFiT's stages (LM, fine-tuning, classifier) and a classifier from scratch",
     "convert": "turn fastai's published AWD-LSTM weights into a model folder",
+    "ensemble": "average the probabilities of prediction files (forward + backward)",
 }
 HELP_EPILOG = (
     "other subcommands (each with its own --help, taking the same --config files):\n"
@@ -180,6 +181,10 @@ def _extra_command(name: str) -> Callable[[list[str]], Any]:
         from lightning_nlp.recipe import recipe_cli
 
         return recipe_cli
+    if name == "ensemble":
+        from lightning_nlp.ensemble import ensemble_cli
+
+        return ensemble_cli
     if name == "convert":
         from lightning_nlp.convert import convert_cli
 

@@ -198,7 +198,17 @@ def test_help_lists_every_subcommand(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    for command in ("fit", "validate", "test", "predict", "generate", "train-vectors", "baseline"):
+    for command in (
+        "fit",
+        "test",
+        "predict",
+        "generate",
+        "train-vectors",
+        "baseline",
+        "ulmfit",
+        "convert",
+        "ensemble",
+    ):
         assert command in out
 
 
