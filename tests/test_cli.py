@@ -58,9 +58,9 @@ def _plain_argv(monkeypatch):
 
 def _config_data(config: Path, tmp_path: Path, tiny_corpus: Path) -> list[str]:
     """Arguments that point a config at a small fixture in its corpus's real format."""
-    from tests.data import corpus_fixtures as fx
-
     import yaml
+
+    from tests.data import corpus_fixtures as fx
 
     data_class = yaml.safe_load(config.read_text())["data"]["class_path"]
     if data_class.split(".")[2] in ("wikitext", "ptb", "lm_datamodule"):

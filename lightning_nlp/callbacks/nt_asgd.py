@@ -54,23 +54,23 @@ class NTASGD(Callback):
                 else:
                     self.average[name] += (parameter - self.average[name]) / self.num_averaged
 
+    def _load(self, pl_module: pl.LightningModule, values: dict[str, Tensor]) -> None:
+        parameters = self._parameters(pl_module)
+        with torch.no_grad():
+            for name, value in values.items():
+                parameters[name].copy_(value)
+
     def _swap_in_average(self, pl_module: pl.LightningModule) -> None:
         if not self.average or self._raw is not None:
             return
         parameters = self._parameters(pl_module)
         self._raw = {name: parameters[name].detach().clone() for name in self.average}
-        with torch.no_grad():
-            for name, value in self.average.items():
-                parameters[name].copy_(value)
+        self._load(pl_module, self.average)
 
     def _swap_back(self, pl_module: pl.LightningModule) -> None:
-        if self._raw is None:
-            return
-        parameters = self._parameters(pl_module)
-        with torch.no_grad():
-            for name, value in self._raw.items():
-                parameters[name].copy_(value)
-        self._raw = None
+        if self._raw is not None:
+            self._load(pl_module, self._raw)
+            self._raw = None
 
     def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._swap_in_average(pl_module)
@@ -123,17 +123,10 @@ class NTASGD(Callback):
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Resuming: the checkpoint loaded the average; training continues from the raw weights."""
         if self._raw_to_restore:
-            parameters = self._parameters(pl_module)
-            with torch.no_grad():
-                for name, value in self._raw_to_restore.items():
-                    parameters[name].copy_(value)
+            self._load(pl_module, self._raw_to_restore)
             self._raw_to_restore = None
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """The trained model is the average."""
         self._swap_back(pl_module)
-        if self.average:
-            parameters = self._parameters(pl_module)
-            with torch.no_grad():
-                for name, value in self.average.items():
-                    parameters[name].copy_(value)
+        self._load(pl_module, self.average)

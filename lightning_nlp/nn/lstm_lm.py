@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from lightning_nlp.nn.init_args import init_arguments
 from lightning_nlp.nn.recurrent_state import LMOutput
 
 Hidden = tuple[Tensor, Tensor]  # (h, c), each (L, B, H)
@@ -36,14 +37,7 @@ class LSTMLanguageModel(nn.Module):
         tie_weights: bool = True,
     ) -> None:
         super().__init__()
-        self.init_args = {
-            "vocab_size": vocab_size,
-            "embed_dim": embed_dim,
-            "hidden_dim": hidden_dim,
-            "num_layers": num_layers,
-            "dropout": dropout,
-            "tie_weights": tie_weights,
-        }
+        self.init_args = init_arguments(locals())
         self.num_layers = num_layers
         self.hidden_dim = hidden_dim
         self.embedding = nn.Embedding(vocab_size, embed_dim)

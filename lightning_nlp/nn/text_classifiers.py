@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lightning_nlp.nn.functional import lengths_to_mask, masked_max, masked_mean
+from lightning_nlp.nn.init_args import init_arguments
 from lightning_nlp.nn.mlp_head import MLPHead
 
 CellType = Literal["rnn", "lstm", "gru"]
@@ -38,14 +39,7 @@ class AveragedEmbeddingClassifier(nn.Module):
         pad_id: int = 0,
     ) -> None:
         super().__init__()
-        self.init_args = {
-            "vocab_size": vocab_size,
-            "embed_dim": embed_dim,
-            "num_classes": num_classes,
-            "head_hidden_dim": head_hidden_dim,
-            "dropout": dropout,
-            "pad_id": pad_id,
-        }
+        self.init_args = init_arguments(locals())
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
         self.head = MLPHead(embed_dim, num_classes, head_hidden_dim, dropout)
 
@@ -86,19 +80,7 @@ class RNNClassifier(nn.Module):
         pad_id: int = 0,
     ) -> None:
         super().__init__()
-        self.init_args = {
-            "vocab_size": vocab_size,
-            "embed_dim": embed_dim,
-            "hidden_dim": hidden_dim,
-            "num_classes": num_classes,
-            "cell": cell,
-            "num_layers": num_layers,
-            "bidirectional": bidirectional,
-            "pooling": pooling,
-            "dropout": dropout,
-            "head_hidden_dim": head_hidden_dim,
-            "pad_id": pad_id,
-        }
+        self.init_args = init_arguments(locals())
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
         self.dropout = nn.Dropout(dropout)
         rnn_class = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]

@@ -91,6 +91,28 @@ class Task(pl.LightningModule):
         self.optimizer = optimizer
         self.lr_scheduler = lr_scheduler
         self.lr_decay = lr_decay
+        self._pretrained_loaded = False
+
+    pretrained_prefix = ""  # which of a model folder's weights `pretrained` loads ("": all)
+
+    def load_pretrained(self, folder: str, datamodule: Any) -> None:
+        """Copies a model folder's weights (under `pretrained_prefix`) into the network,
+        re-indexed to the data module's vocabulary; once, before training starts."""
+        from lightning_nlp.pretrained import load_pretrained, transfer_weights
+
+        hp = datamodule.hparams
+        stats = transfer_weights(
+            self.network,
+            load_pretrained(folder),
+            datamodule.vocab,
+            hp.tokenizer,
+            hp.get("backwards", False),
+            self.pretrained_prefix,
+        )
+        self._pretrained_loaded = True
+        log.info("pretrained weights from %s: %s", folder, stats)
+        if self.logger is not None:
+            self.logger.log_hyperparams(stats)
 
     def save_task_hyperparameters(self) -> None:
         """Saves the calling `__init__`'s arguments, the network as its config (a checkpoint

@@ -61,28 +61,13 @@ class LanguageModelTask(Task):
         self.ppl = torch.nn.ModuleDict({f"{stage}_ppl": Perplexity() for stage in STAGES})
         self._hidden: dict[str, State | None] = dict.fromkeys(STAGES)
         self._window_scale = 1.0  # this training step's window length over the nominal bptt
-        self._pretrained_loaded = False
 
     def forward(self, tokens: Tensor, hidden: State | None = None) -> LMOutput:
         return self.network(tokens, hidden)
 
     def setup(self, stage: str) -> None:
         if stage == "fit" and self.hparams.pretrained and not self._pretrained_loaded:
-            from lightning_nlp.pretrained import load_pretrained, transfer_weights
-
-            datamodule = self.trainer.datamodule
-            stats = transfer_weights(
-                self.network,
-                load_pretrained(self.hparams.pretrained),
-                datamodule.vocab,
-                datamodule.hparams.tokenizer,
-                datamodule.hparams.get("backwards", False),
-                prefix="",
-            )
-            self._pretrained_loaded = True
-            log.info("pretrained weights from %s: %s", self.hparams.pretrained, stats)
-            if self.logger is not None:
-                self.logger.log_hyperparams(stats)
+            self.load_pretrained(self.hparams.pretrained, self.trainer.datamodule)
 
     def _step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
         tokens, targets = batch  # (B, T), (B, T)

@@ -50,6 +50,7 @@ class TextClassifierTask(Task):
     """
 
     monitor, mode = "val/acc", "max"
+    pretrained_prefix = "encoder."  # a language model's encoder, not its decoder
     checkpoint_filename = "best-epoch{epoch}-acc{val/acc:.3f}"
 
     def __init__(
@@ -72,7 +73,6 @@ class TextClassifierTask(Task):
         )
         self.test_confusion = confusion_matrix(num_classes)
         self.embedding_coverage: dict[str, float] = {}
-        self._pretrained_loaded = False
         self.network.embedding.weight.requires_grad_(not (freeze_embeddings and vectors))
 
     def configure_callbacks(self) -> list[Callback]:
@@ -91,23 +91,7 @@ class TextClassifierTask(Task):
         if self.hparams.vectors and not self.embedding_coverage:
             self.load_vectors(self.trainer.datamodule)
         if self.hparams.pretrained and not self._pretrained_loaded:
-            self.load_pretrained(self.trainer.datamodule)
-
-    def load_pretrained(self, datamodule: Any) -> None:
-        """Copies a pretrained language model's encoder, re-indexed to the data's vocabulary."""
-        from lightning_nlp.pretrained import load_pretrained, transfer_weights
-
-        stats = transfer_weights(
-            self.network,
-            load_pretrained(self.hparams.pretrained),
-            datamodule.vocab,
-            datamodule.hparams.tokenizer,
-            datamodule.hparams.get("backwards", False),
-        )
-        self._pretrained_loaded = True
-        log.info("pretrained encoder from %s: %s", self.hparams.pretrained, stats)
-        if self.logger is not None:
-            self.logger.log_hyperparams(stats)
+            self.load_pretrained(self.hparams.pretrained, self.trainer.datamodule)
 
     def load_vectors(self, datamodule: Any) -> None:
         """Copies pretrained vectors for the data module's vocabulary into the embedding."""

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from lightning_nlp.nn.awd_lstm.encoder import AWDLSTMEncoder
+from lightning_nlp.nn.awd_lstm.encoder import AWDLSTMEncoder, encoder_arguments
+from lightning_nlp.nn.init_args import init_arguments
 
 
 class AWDLSTMClassifier(nn.Module):
@@ -56,34 +57,9 @@ class AWDLSTMClassifier(nn.Module):
                 f"head_dropouts needs {len(head_dims) + 1} values (one per linear layer), "
                 f"got {list(head_dropouts)}"
             )
-        self.init_args = {
-            "vocab_size": vocab_size,
-            "num_classes": num_classes,
-            "pad_id": pad_id,
-            "embed_dim": embed_dim,
-            "hidden_dim": hidden_dim,
-            "num_layers": num_layers,
-            "embed_dropout": embed_dropout,
-            "input_dropout": input_dropout,
-            "hidden_dropout": hidden_dropout,
-            "weight_dropout": weight_dropout,
-            "bptt": bptt,
-            "max_len": max_len,
-            "head_dims": list(head_dims),
-            "head_dropouts": list(head_dropouts),
-        }
+        self.init_args = init_arguments(locals())
         self.bptt, self.max_len = bptt, max_len
-        self.encoder = AWDLSTMEncoder(
-            vocab_size,
-            embed_dim,
-            hidden_dim,
-            num_layers,
-            pad_id,
-            embed_dropout,
-            input_dropout,
-            hidden_dropout,
-            weight_dropout,
-        )
+        self.encoder = AWDLSTMEncoder(**encoder_arguments(self.init_args))
         widths = [3 * embed_dim, *head_dims]
         blocks: list[nn.Module] = []
         for i, p in enumerate(head_dropouts[:-1]):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
 from torch import Tensor, nn
 
 from lightning_nlp.nn.awd_lstm.dropout import LockedDropout, embedding_dropout
@@ -77,3 +80,9 @@ class AWDLSTMEncoder(nn.Module):
         """[embedding], then one group per LSTM layer, bottom to top."""
         groups = [list(self.embedding.parameters())]
         return groups + [list(layer.parameters()) for layer in self.layers]
+
+
+def encoder_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The entries of a network's `init_args` that configure its `AWDLSTMEncoder`."""
+    names = inspect.signature(AWDLSTMEncoder).parameters
+    return {name: value for name, value in arguments.items() if name in names}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from lightning_nlp.nn.awd_lstm.dropout import LockedDropout
-from lightning_nlp.nn.awd_lstm.encoder import AWDLSTMEncoder, EncoderState
+from lightning_nlp.nn.awd_lstm.encoder import AWDLSTMEncoder, EncoderState, encoder_arguments
+from lightning_nlp.nn.init_args import init_arguments
 from lightning_nlp.nn.recurrent_state import LMOutput
 
 
@@ -38,30 +39,8 @@ class AWDLSTMLanguageModel(nn.Module):
         tie_weights: bool = True,
     ) -> None:
         super().__init__()
-        self.init_args = {
-            "vocab_size": vocab_size,
-            "embed_dim": embed_dim,
-            "hidden_dim": hidden_dim,
-            "num_layers": num_layers,
-            "pad_id": pad_id,
-            "embed_dropout": embed_dropout,
-            "input_dropout": input_dropout,
-            "hidden_dropout": hidden_dropout,
-            "weight_dropout": weight_dropout,
-            "output_dropout": output_dropout,
-            "tie_weights": tie_weights,
-        }
-        self.encoder = AWDLSTMEncoder(
-            vocab_size,
-            embed_dim,
-            hidden_dim,
-            num_layers,
-            pad_id,
-            embed_dropout,
-            input_dropout,
-            hidden_dropout,
-            weight_dropout,
-        )
+        self.init_args = init_arguments(locals())
+        self.encoder = AWDLSTMEncoder(**encoder_arguments(self.init_args))
         self.output_dropout = LockedDropout(output_dropout)
         self.decoder = nn.Linear(embed_dim, vocab_size)
         nn.init.zeros_(self.decoder.bias)
