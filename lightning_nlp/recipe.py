@@ -5,6 +5,8 @@ Stages, each an ordinary `fit` of its config in its own run folder:
 1. `--lm`: a general language model (skipped when not given);
 2. `--finetune`: the language model fine-tuned on the target corpus's text, starting from
    stage 1's model folder (skipped when not given);
+   `--pretrained FOLDER` instead starts from a model folder made before (a converted
+   WikiText-103 model, or the `pretrained` folder of an earlier language-model run);
 3. `--classifier`: the classifier on the last language model's vocabulary and encoder;
 4. the same classifier config with no pretrained encoder (`--scratch false` skips it), by
    default trained with all layers at one learning rate (`--scratch_args`): gradual
@@ -71,10 +73,12 @@ def run_recipe(
     scratch: bool = True,
     scratch_args: str = "--model.lr_decay null --trainer.callbacks=[]",
     prompt: str = "",
+    pretrained: str | None = None,
 ) -> dict[str, Any]:
     """Runs the stages (see the module docstring) and returns what they measured."""
     stages: list[StageResult] = []
-    pretrained: Path | None = None
+    started_from = pretrained
+    pretrained = None if pretrained is None else Path(pretrained)
     for name, config, extra in (("lm", lm, lm_args), ("finetune", finetune, finetune_args)):
         if config is None:
             continue
@@ -84,7 +88,9 @@ def run_recipe(
         stages.append(_fit(name, config, args))
         pretrained = Path(stages[-1].run_dir) / EXPORT_FOLDER
     if pretrained is None:
-        raise ValueError("give --lm and/or --finetune: the classifier needs a language model")
+        raise ValueError(
+            "give --lm, --finetune or --pretrained: the classifier needs a language model"
+        )
     common = ["--data.vocab_path", str(pretrained / "vocab.json"), *shlex.split(classifier_args)]
     stages.append(
         _fit("classifier", classifier, [*common, "--model.pretrained", str(pretrained)], True)
@@ -93,6 +99,7 @@ def run_recipe(
         args = [*common, "--model.pretrained", "null", *shlex.split(scratch_args)]
         stages.append(_fit("scratch_classifier", classifier, args, test=True))
     result = {
+        "started_from": started_from,
         "stages": [asdict(s) for s in stages],
         "total_seconds": sum(s.seconds for s in stages),
         "lm_sample": lm_sample(pretrained, prompt),

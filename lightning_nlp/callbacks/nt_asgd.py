@@ -94,9 +94,13 @@ class NTASGD(Callback):
         """The checkpoint's weights are the average; the raw ones go in this callback's state."""
         if not self.average:
             return
-        state = checkpoint["state_dict"]
-        for name, value in self.average.items():
-            state[name] = value.detach().clone()
+        parameters = self._parameters(pl_module)
+        average_of = {id(parameters[name]): value for name, value in self.average.items()}
+        # every key of a shared parameter (a tied decoder's too), or loading it back would
+        # put the raw value in the shared tensor
+        for key, tensor in pl_module.state_dict(keep_vars=True).items():
+            if id(tensor) in average_of:
+                checkpoint["state_dict"][key] = average_of[id(tensor)].detach().clone()
 
     def state_dict(self) -> dict[str, Any]:
         raw = None

@@ -43,6 +43,10 @@ def build_network(network: nn.Module | dict[str, Any]) -> nn.Module:
     if isinstance(network, nn.Module):
         return network
     cls = import_class(network["class_path"])
+    if cls is None or not issubclass(cls, nn.Module):  # a checkpoint may name any class
+        raise ValueError(
+            f"the network {network['class_path']!r} is not an importable torch.nn.Module class"
+        )
     return cls(**network.get("init_args", {}))
 
 
@@ -125,15 +129,18 @@ class Task(pl.LightningModule):
         configured = self.trainer.checkpoint_callback
         if configured is None or not _is_lightning_default(configured):
             return []  # checkpointing off, or set up by the user: leave it as it is
-        checkpoint = ModelCheckpoint(
-            dirpath=run_dir(self.trainer) / "checkpoints",
+        folder = run_dir(self.trainer) / "checkpoints"
+        best = ModelCheckpoint(
+            dirpath=folder,
             filename=self.checkpoint_filename,
             auto_insert_metric_name=False,
             monitor=self.monitor,
             mode=self.mode,
-            save_last=True,
         )
-        return [checkpoint]
+        # `last.ckpt`, the latest state after every validation, to resume from; Lightning's
+        # own `save_last` (2.6) writes it only when the best one changes
+        last = ModelCheckpoint(dirpath=folder, filename="last", enable_version_counter=False)
+        return [best, last]
 
     def parameter_groups(self) -> list[dict[str, Any]]:
         """One group per layer group when `lr_decay` is set, else one group of everything."""
@@ -149,13 +156,19 @@ class Task(pl.LightningModule):
     def configure_optimizers(self) -> Any:
         groups = self.parameter_groups()
         optimizer = self.optimizer(groups)
+        scales = [1.0] * len(optimizer.param_groups)
         if self.lr_decay is not None:
             top = len(optimizer.param_groups) - 1
-            for i, group in enumerate(optimizer.param_groups):
-                group["lr"] = group["lr"] / self.lr_decay ** (top - i)
+            scales = [self.lr_decay ** -(top - i) for i in range(top + 1)]
+            for group, scale in zip(optimizer.param_groups, scales):
+                group["lr"] *= scale
         if self.lr_scheduler is None:
             return optimizer
         scheduler = self.lr_scheduler(optimizer)
+        if isinstance(scheduler, OneCycleLR):  # it set one max_lr for all groups: scale each
+            for group, scale in zip(optimizer.param_groups, scales):
+                for key in ("lr", "initial_lr", "max_lr", "min_lr"):
+                    group[key] *= scale
         config: dict[str, Any] = {"scheduler": scheduler}
         if isinstance(scheduler, STEP_SCHEDULES + (OneCycleLR,)):
             config["interval"] = "step"

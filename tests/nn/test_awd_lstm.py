@@ -97,6 +97,9 @@ def test_bpt3c_in_eval_equals_one_uninterrupted_pass():
     # padding after a document never changes it
     alone = whole(tokens[1:2, :10], lengths[1:2])
     assert torch.allclose(whole(tokens, lengths)[1], alone[0], atol=1e-5)
+    # nor does reading it beside a longer one (it starts on a later chunk, from a zero state)
+    alone = chunked(tokens[1:2, :10], lengths[1:2])
+    assert torch.allclose(chunked(tokens, lengths)[1], alone[0], atol=1e-5)
 
 
 def test_bpt3c_gradients_reach_only_the_last_max_len_tokens():
@@ -108,7 +111,21 @@ def test_bpt3c_gradients_reach_only_the_last_max_len_tokens():
     grad_rows = model.encoder.embedding.weight.grad[4:24].abs().sum(dim=1)  # (20,)
     assert torch.all(grad_rows[:13] == 0)  # the first 13 positions: no graph
     assert torch.all(grad_rows[13:] > 0)  # the last max_len=7 positions: gradients
-    assert model.chunks(20)[-2:] == [(13, 18, True), (18, 20, True)]
+    assert model.chunks(20)[-3:] == [(10, 13, False), (13, 15, True), (15, 20, True)]
+
+
+def test_bpt3c_gives_every_document_of_a_batch_its_own_gradient_window():
+    model = AWDLSTMClassifier(
+        60, 2, embed_dim=8, hidden_dim=12, bptt=5, max_len=7, embed_dropout=0.0
+    )
+    tokens = torch.zeros(2, 20, dtype=torch.long)
+    tokens[0] = torch.arange(4, 24)  # 20 words
+    tokens[1, :10] = torch.arange(30, 40)  # 10 other words, then padding
+    model(tokens, torch.tensor([20, 10])).sum().backward()
+    grad_rows = model.encoder.embedding.weight.grad.abs().sum(dim=1)  # (V,)
+    assert torch.all(grad_rows[4:17] == 0) and torch.all(grad_rows[17:24] > 0)
+    # the short document's last 7 words get gradients too, not only the longest document's
+    assert torch.all(grad_rows[30:33] == 0) and torch.all(grad_rows[33:40] > 0)
 
 
 def test_classifier_head_shape_is_checked():

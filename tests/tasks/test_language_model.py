@@ -8,6 +8,7 @@ from pytorch_lightning.callbacks import Callback
 from lightning_nlp.data.lm_datamodule import TextFilesLMDataModule
 from lightning_nlp.metrics.perplexity import Perplexity
 from lightning_nlp.nn.lstm_lm import LSTMLanguageModel
+from lightning_nlp.tasks.base import build_network
 from lightning_nlp.tasks.language_model import LanguageModelTask
 
 
@@ -189,3 +190,47 @@ def test_every_validation_run_starts_from_a_zero_state(tiny_corpus, tmp_path):
 
     _trainer(max_epochs=3, callbacks=[Record()], num_sanity_val_steps=2).fit(task, dm)
     assert len(starts) == 4 and all(state is None for state in starts)  # sanity + 3 epochs
+
+
+def test_a_checkpoint_naming_a_class_that_is_not_a_network_is_refused(tmp_path):
+    marker = tmp_path / "ran"
+    config = {"class_path": "subprocess.Popen", "init_args": {"args": ["touch", str(marker)]}}
+    with pytest.raises(ValueError, match="not an importable torch.nn.Module"):
+        build_network(config)
+    with pytest.raises(ValueError, match="'no.such.Network'"):
+        build_network({"class_path": "no.such.Network"})
+    assert not marker.exists()
+
+
+def test_last_checkpoint_is_the_latest_state_when_validation_got_worse(tiny_corpus, tmp_path):
+    dm = TextFilesLMDataModule(str(tiny_corpus), bptt=5, cache_dir=str(tmp_path / "c"))
+    task = LanguageModelTask(
+        LSTMLanguageModel(dm.vocab_size, 8, 8, 1, 0.0),
+        optimizer=lambda p: torch.optim.SGD(p, lr=1e-6),
+    )
+
+    class WorseAfterTheFirstEpoch(Callback):  # validation only: a bias that ruins predictions
+        def on_validation_epoch_start(self, trainer, module):
+            self.kept = module.network.decoder.bias.detach().clone()
+            if trainer.current_epoch >= 1:
+                with torch.no_grad():
+                    module.network.decoder.bias[3] = 30.0
+
+        def on_validation_epoch_end(self, trainer, module):
+            with torch.no_grad():
+                module.network.decoder.bias.copy_(self.kept)
+
+    trainer = pl.Trainer(
+        accelerator="cpu",
+        max_epochs=3,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path / "run",
+        callbacks=[WorseAfterTheFirstEpoch()],
+    )
+    trainer.fit(task, dm)
+    folder = tmp_path / "run" / "checkpoints"  # no logger: the root is the run folder
+    assert sorted(p.name for p in folder.iterdir())[0].startswith("best-epoch0-")
+    last = torch.load(folder / "last.ckpt", map_location="cpu", weights_only=True)
+    assert (last["epoch"], last["global_step"]) == (2, trainer.global_step)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from lightning_nlp.checkpoints import read_checkpoint
 from lightning_nlp.cli import main
@@ -52,7 +53,17 @@ def test_three_stages_then_the_saved_classifier_predicts_as_its_checkpoint(tmp_p
     result = json.loads((tmp_path / "clas" / "version_0" / "recipe.json").read_text())
     names = [stage["name"] for stage in result["stages"]]
     assert names == ["lm", "finetune", "classifier", "scratch_classifier"]
-    assert all(0 <= s["metrics"]["test/acc"] <= 1 for s in result["stages"][2:])
+    assert all("test/acc" in s["metrics"] for s in result["stages"][2:])
+    starts = [
+        _config(s["run_dir"])["model"]["init_args"].get("pretrained") for s in result["stages"]
+    ]
+    finetune_folder = str(Path(result["stages"][1]["run_dir"]) / "pretrained")
+    assert starts == [
+        None,
+        str(Path(result["stages"][0]["run_dir"]) / "pretrained"),
+        finetune_folder,
+        None,
+    ]
     finetuned = load_pretrained(tmp_path / "finetune" / "version_0" / "pretrained")
     for beam_size in (1, 3):  # generation works with AWD-LSTM language models
         texts = generate(str(tmp_path / "finetune"), "the food was", 5, beam_size=beam_size)
@@ -71,3 +82,25 @@ def test_three_stages_then_the_saved_classifier_predicts_as_its_checkpoint(tmp_p
     with torch.no_grad():
         assert torch.equal(folder.network(tokens, lengths), task(tokens, lengths))
     assert folder.labels == ["negative", "positive"]
+
+    # a later run starts from the fine-tuned folder without training the language models again
+    main(
+        [
+            "ulmfit",
+            "--pretrained", finetune_folder,
+            "--classifier", str(ROOT / "configs/ulmfit/embedded_clas.yaml"),
+            "--classifier_args", _tiny(tmp_path, "clas_again", classifier=True),
+            "--scratch", "false",
+        ]
+    )  # fmt: skip
+    again = json.loads((tmp_path / "clas_again" / "version_0" / "recipe.json").read_text())
+    assert again["started_from"] == finetune_folder
+    assert [stage["name"] for stage in again["stages"]] == ["classifier"]
+    assert (
+        _config(again["stages"][0]["run_dir"])["model"]["init_args"]["pretrained"]
+        == finetune_folder
+    )
+
+
+def _config(run_dir: str) -> dict:
+    return yaml.safe_load((Path(run_dir) / "config.yaml").read_text())

@@ -31,6 +31,19 @@ def test_parameter_groups_carry_discriminative_learning_rates():
         assert [id(p) for p in group["params"]] == [id(p) for p in expected]
 
 
+def test_one_cycle_keeps_the_discriminative_ratios():
+    task = _classifier(
+        lr_decay=2.0,
+        optimizer=lambda p: torch.optim.SGD(p, lr=0.1),
+        lr_scheduler=lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=10),
+    )
+    optimizer = task.configure_optimizers()["optimizer"]
+    peaks = [group["max_lr"] for group in optimizer.param_groups]
+    assert peaks == pytest.approx([0.1 / 2**k for k in (4, 3, 2, 1, 0)])
+    rates = [group["lr"] for group in optimizer.param_groups]
+    assert rates == pytest.approx([0.1 / 25 / 2**k for k in (4, 3, 2, 1, 0)])
+
+
 def test_without_lr_decay_one_group_holds_everything():
     optimizer = _classifier().configure_optimizers()
     assert len(optimizer.param_groups) == 1
@@ -128,6 +141,9 @@ def test_nt_asgd_switches_after_nonmono_worse_checks_and_evaluates_the_average()
     assert torch.equal(weight, snapshots[-1])  # training goes on from the raw weights
     callback.on_save_checkpoint(None, module, checkpoint)
     assert torch.allclose(checkpoint["state_dict"]["network.embedding.weight"], average)
+    reloaded = LanguageModelTask(LSTMLanguageModel(10, 4, 4, 1, 0.0))
+    reloaded.load_state_dict(checkpoint["state_dict"])  # the tied decoder's key is loaded last
+    assert torch.allclose(reloaded.network.decoder.weight, average)
     assert torch.equal(callback.state_dict()["raw"]["network.embedding.weight"], snapshots[-1])
     callback.on_fit_end(None, module)
     assert torch.allclose(weight, average)  # the trained model is the average
