@@ -70,9 +70,14 @@ def _find(state: dict[str, Tensor], layer: int, *names: str) -> Tensor:
 
 
 def convert_fastai(
-    weights: str | Path, itos: str | Path, output: str | Path, tokenizer: str = "ulmfit"
+    weights: str | Path,
+    itos: str | Path,
+    output: str | Path,
+    tokenizer: str = "ulmfit",
+    backwards: bool = False,
 ) -> Path:
-    """Writes the model folder `output` and returns it."""
+    """Writes the model folder `output` and returns it. `backwards`: the weights are of a
+    language model read right to left (fastai's `bwd_wt103`), for backward classifiers."""
     state = read_fastai_weights(weights)
     old_itos = read_itos(itos)
     embedding = state["0.encoder.weight"]  # (V, E)
@@ -110,7 +115,7 @@ def convert_fastai(
         converted[prefix + "bias_hh"] = _find(state, i, "module.bias_hh_l0")
     converted["decoder.weight"] = converted["encoder.embedding.weight"]
     model.load_state_dict(converted, strict=True)
-    return save_pretrained(output, model, vocab, tokenizer)
+    return save_pretrained(output, model, vocab, tokenizer, backwards)
 
 
 def convert_cli(argv: list[str]) -> None:

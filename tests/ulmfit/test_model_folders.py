@@ -99,7 +99,8 @@ def _fastai_state(model: AWDLSTMLanguageModel, fastai_07: bool) -> dict:
         if not fastai_07:
             state[prefix + "module.weight_hh_l0"] = layer.weight_hh.detach().clone()
     state["1.decoder.weight"] = state["0.encoder.weight"]
-    state["1.decoder.bias"] = model.decoder.bias.detach().clone()
+    if not fastai_07:  # fastai 0.7's decoder has no bias
+        state["1.decoder.bias"] = model.decoder.bias.detach().clone()
     return state
 
 
@@ -108,10 +109,16 @@ def test_convert_a_fastai_language_model(tmp_path, fastai_07):
     torch.manual_seed(0)
     itos = ["xxunk", "xxpad", "xxbos", "xxeos", "xxmaj", "the", "movie", "was", "great"]
     fastai_model = AWDLSTMLanguageModel(len(itos), 6, 10, 3, pad_id=1).eval()
+    if fastai_07:
+        torch.nn.init.zeros_(fastai_model.decoder.bias)
     torch.save({"model": _fastai_state(fastai_model, fastai_07)}, tmp_path / "lstm.pth")
     (tmp_path / "itos.pkl").write_bytes(pickle.dumps(itos))
-    folder = convert_fastai(tmp_path / "lstm.pth", tmp_path / "itos.pkl", tmp_path / "out")
+    backwards = fastai_07  # both flags in two runs
+    folder = convert_fastai(
+        tmp_path / "lstm.pth", tmp_path / "itos.pkl", tmp_path / "out", backwards=backwards
+    )
     converted = load_pretrained(folder)
+    assert converted.backwards == backwards
     assert converted.vocab.itos[:4] == SPECIALS and converted.vocab.itos[4:] == itos[4:]
     words = ["xxbos", "xxmaj", "the", "movie", "was"]
     ours = torch.tensor([converted.vocab.stoi[{"xxbos": "<bos>"}.get(w, w)] for w in words])
