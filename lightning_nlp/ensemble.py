@@ -3,7 +3,10 @@ ULMFiT's forward and backward classifiers (Howard & Ruder 2018 average the two).
 
     lightning-nlp predict --config fwd.yaml --ckpt_path runs/fwd --data.predict_file x.txt --predictions.output fwd.jsonl
     lightning-nlp predict --config bwd.yaml --ckpt_path runs/bwd --data.predict_file x.txt --predictions.output bwd.jsonl
-    lightning-nlp ensemble --predictions [fwd.jsonl,bwd.jsonl] --output both.jsonl
+    lightning-nlp ensemble --predictions [fwd.jsonl,bwd.jsonl] --output both.jsonl --labels gold.txt
+
+With `--labels` (one gold label a line, in the documents' order) it also prints the accuracy
+of each file and of their average to standard error.
 """
 
 from __future__ import annotations
@@ -50,9 +53,26 @@ def average_predictions(paths: list[str]) -> list[dict[str, object]]:
     return averaged
 
 
-def ensemble(predictions: list[str], output: str = "-") -> None:
-    """Writes the averaged predictions as JSON lines to `output` ("-": standard output)."""
-    text = "".join(json.dumps(row) + "\n" for row in average_predictions(predictions))
+def accuracy(predicted: list[str], gold: list[str]) -> float:
+    return sum(p == g for p, g in zip(predicted, gold, strict=True)) / len(gold)
+
+
+def ensemble(predictions: list[str], output: str = "-", labels: str | None = None) -> None:
+    """Writes the averaged predictions as JSON lines to `output` ("-": standard output);
+    with `labels`, prints each file's accuracy and the average's."""
+    averaged = average_predictions(predictions)
+    if labels is not None:
+        gold = read_lines(labels)
+        if len(gold) != len(averaged):
+            raise CorpusError(f"{labels}: {len(gold)} labels for {len(averaged)} predictions")
+        for path in predictions:
+            best = [max(row, key=row.__getitem__) for row in _read(path)]
+            print(f"{path}: accuracy {accuracy(best, gold):.4f}", file=sys.stderr)  # noqa: T201
+        print(  # noqa: T201
+            f"average: accuracy {accuracy([r['label'] for r in averaged], gold):.4f}",
+            file=sys.stderr,
+        )
+    text = "".join(json.dumps(row) + "\n" for row in averaged)
     if output == "-":
         sys.stdout.write(text)
     else:

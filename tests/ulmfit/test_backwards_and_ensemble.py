@@ -29,6 +29,11 @@ def test_ensemble_averages_probabilities(tmp_path, capsys):
     rows = [json.loads(line) for line in (tmp_path / "c.jsonl").read_text().splitlines()]
     assert rows[0]["probs"] == pytest.approx({"neg": 0.8, "pos": 0.2}) and rows[0]["label"] == "neg"
     assert rows[1]["probs"] == pytest.approx({"neg": 0.6, "pos": 0.4}) and rows[1]["label"] == "neg"
+    (tmp_path / "gold.txt").write_text("neg\npos\n")
+    main(["ensemble", "--predictions", f"[{a},{b}]", "--labels", str(tmp_path / "gold.txt")])
+    err = capsys.readouterr().err
+    assert "a.jsonl: accuracy 1.0000" in err and "b.jsonl: accuracy 0.5000" in err
+    assert "average: accuracy 0.5000" in err
 
 
 def test_ensemble_refuses_files_of_different_documents(tmp_path):
