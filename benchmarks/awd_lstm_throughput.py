@@ -6,7 +6,8 @@ decoder over 30,000 words, batch 32, bptt 70. The AWD-LSTM runs with all its dro
 drop 0.5 included), AR/TAR and the length-scaled learning rate, as `fit` would. Both use SGD
 and clipping at 0.25; rounds alternate so that changes in machine load hit both. With
 `--fastai-python`, an interpreter with fastai 2.8 installed, fastai's `language_model_learner`
-with the same shapes is timed too (`fastai_ratio`: ours over fastai's). Last line: one JSON object.
+with the same shapes, weight drop 0.5, its own AR/TAR callbacks, SGD and clipping at 0.25 is
+timed too through `Learner.fit` (`fastai_ratio`: ours over fastai's). Last line: one JSON object.
 
     python benchmarks/awd_lstm_throughput.py [--steps 8] [--rounds 2] [--fastai-python PATH]
 """
@@ -118,28 +119,46 @@ FASTAI_SCRIPT = textwrap.dedent(
     import time, numpy as np, torch
     from fastai.text.all import *
     V, B, T, STEPS, WARMUP = {vocab}, {batch}, {bptt}, {steps}, {warmup}
-    ids = np.random.default_rng(0).integers(4, V, B * T * (STEPS + WARMUP) + B + 1)
+    torch.manual_seed(0)
+    ids = np.random.default_rng(0).integers(4, V, B * T * (STEPS + WARMUP + 2) + 1)
     vocab = ["xxunk", "xxpad", "xxbos", "xxeos"] + [f"w{{i}}" for i in range(4, V)]
     dl = LMDataLoader([torch.tensor(ids)], bs=B, seq_len=T, shuffle=False)
     dls = DataLoaders(dl, dl, device="cpu")
     dls.vocab = vocab
-    learn = language_model_learner(dls, AWD_LSTM, pretrained=False, cbs=[], metrics=[])
-    learn.model.train()
-    opt = torch.optim.SGD(learn.model.parameters(), lr=1.0)
-    for i, (x, y) in enumerate(dl):
-        if i == WARMUP: start = time.perf_counter()
-        if i == WARMUP + STEPS: break
-        out = learn.model(x)[0]
-        loss = torch.nn.functional.cross_entropy(out.flatten(0, 1), y.flatten())
-        opt.zero_grad(); loss.backward()
-        torch.nn.utils.clip_grad_norm_(learn.model.parameters(), 0.25); opt.step()
-    print(STEPS * B * T / (time.perf_counter() - start))
+    config = {{**awd_lstm_lm_config, "emb_sz": {embed}, "n_hid": {hidden}, "n_layers": {layers}}}
+    config["weight_p"] = 0.5
+
+    class Clock(Callback):  # times STEPS training batches after WARMUP, then stops
+        order = 100
+        def before_batch(self):
+            if self.iter == WARMUP: self.learn.start = time.perf_counter()
+        def after_batch(self):
+            if self.iter == WARMUP + STEPS - 1:
+                self.learn.stop = time.perf_counter()
+                raise CancelFitException()
+
+    # the learner as users train it: its AR/TAR, state-reset and clipping callbacks, SGD
+    learn = language_model_learner(
+        dls, AWD_LSTM, config=config, pretrained=False, opt_func=SGD, metrics=[]
+    )
+    with learn.no_bar(), learn.no_logging():
+        learn.fit(1, lr=1.0, cbs=[GradientClip(0.25), Clock()])
+    print(STEPS * B * T / (learn.stop - learn.start))
     """
 )
 
 
 def fastai(python: str, steps: int) -> float:
-    script = FASTAI_SCRIPT.format(vocab=VOCAB, batch=BATCH, bptt=BPTT, steps=steps, warmup=WARMUP)
+    script = FASTAI_SCRIPT.format(
+        vocab=VOCAB,
+        batch=BATCH,
+        bptt=BPTT,
+        steps=steps,
+        warmup=WARMUP,
+        embed=EMBED,
+        hidden=HIDDEN,
+        layers=LAYERS,
+    )
     out = subprocess.run([python, "-c", script], capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
