@@ -18,28 +18,17 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 import textwrap
-import time
 
-import numpy as np
-import pytorch_lightning as pl
 import torch
-import torch.nn.functional as F
+from lm_timing import bare_loop_tokens_per_s, random_loader, trainer_tokens_per_s
 from torch import nn
 from torch.utils.data import DataLoader
 
-from lightning_nlp.data.lm_stream import BPTTSampler, LMStream
 from lightning_nlp.nn.awd_lstm import AWDLSTMLanguageModel
 from lightning_nlp.tasks.language_model import LanguageModelTask
 
 VOCAB, EMBED, HIDDEN, LAYERS, BATCH, BPTT, WARMUP = 30000, 400, 1152, 3, 32, 70, 2
-
-
-def _loader(steps: int) -> DataLoader:
-    ids = np.random.default_rng(0).integers(4, VOCAB, BATCH * BPTT * (steps + WARMUP) + BATCH)
-    stream = LMStream(ids, BATCH)
-    return DataLoader(stream, sampler=BPTTSampler(stream, BPTT), batch_size=None)
 
 
 class FloorLM(nn.Module):
@@ -60,34 +49,15 @@ class FloorLM(nn.Module):
         new_state = []
         for i, layer in enumerate(self.layers):
             x, s = layer(x, None if state is None else state[i])
-            new_state.append(tuple(t.detach() for t in s))
+            new_state.append(s)
         return self.decoder(x), new_state
 
 
 def floor(steps: int) -> float:
     torch.manual_seed(0)
-    model = FloorLM().train()
+    model = FloorLM()
     optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
-    state, start = None, 0.0
-    for i, (tokens, targets) in enumerate(_loader(steps)):
-        if i == WARMUP:
-            start = time.perf_counter()
-        logits, state = model(tokens, state)
-        loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten())
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
-        optimizer.step()
-    return steps * BATCH * BPTT / (time.perf_counter() - start)
-
-
-class _Clock(pl.Callback):
-    def on_train_batch_start(self, trainer, module, batch, batch_idx):
-        if batch_idx == WARMUP:
-            self.start = time.perf_counter()
-
-    def on_train_epoch_end(self, trainer, module):
-        self.stop = time.perf_counter()
+    return bare_loop_tokens_per_s(model, optimizer, _loader(steps), WARMUP)
 
 
 def ours(steps: int) -> float:
@@ -96,22 +66,11 @@ def ours(steps: int) -> float:
     task = LanguageModelTask(
         network, ar_alpha=2.0, tar_beta=1.0, optimizer=lambda p: torch.optim.SGD(p, lr=1.0)
     )
-    clock = _Clock()
-    with tempfile.TemporaryDirectory() as tmp:
-        trainer = pl.Trainer(
-            max_epochs=1,
-            accelerator="cpu",
-            devices=1,
-            gradient_clip_val=0.25,
-            logger=pl.loggers.CSVLogger(tmp),
-            enable_checkpointing=False,
-            enable_model_summary=False,
-            enable_progress_bar=False,
-            num_sanity_val_steps=0,
-            callbacks=[clock],
-        )
-        trainer.fit(task, train_dataloaders=_loader(steps))
-    return steps * BATCH * BPTT / (clock.stop - clock.start)
+    return trainer_tokens_per_s(task, _loader(steps), WARMUP, progress_bar=False)
+
+
+def _loader(steps: int) -> DataLoader:
+    return random_loader(VOCAB, BATCH, BPTT, steps + WARMUP)
 
 
 FASTAI_SCRIPT = textwrap.dedent(

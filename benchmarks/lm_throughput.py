@@ -11,76 +11,30 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
-import time
 
 import numpy as np
-import pytorch_lightning as pl
 import torch
-import torch.nn.functional as F
-from torch.utils.data import DataLoader
+from lm_timing import bare_loop_tokens_per_s, random_loader, trainer_tokens_per_s
 
-from lightning_nlp.data.lm_stream import BPTTSampler, LMStream
 from lightning_nlp.nn.lstm_lm import LSTMLanguageModel
 from lightning_nlp.tasks.language_model import LanguageModelTask
 
 BATCH, BPTT, WARMUP = 20, 35, 5
 
 
-def _loader(vocab: int, steps: int) -> DataLoader:
-    ids = np.random.default_rng(0).integers(4, vocab, BATCH * BPTT * (steps + WARMUP) + BATCH)
-    stream = LMStream(ids, BATCH)
-    return DataLoader(stream, sampler=BPTTSampler(stream, BPTT), batch_size=None)
-
-
 def bare_loop(vocab: int, steps: int) -> float:
     torch.manual_seed(0)
     model = LSTMLanguageModel(vocab, 512, 512, 2, 0.5, True)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    model.train()
-    hidden = None
-    start = 0.0
-    for i, (tokens, targets) in enumerate(_loader(vocab, steps)):
-        if i == WARMUP:
-            start = time.perf_counter()
-        logits, hidden = model(tokens, hidden)[:2]
-        hidden = tuple(h.detach() for h in hidden)
-        loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten())
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
-        optimizer.step()
-    return steps * BATCH * BPTT / (time.perf_counter() - start)
-
-
-class _Clock(pl.Callback):
-    def on_train_batch_start(self, trainer, module, batch, batch_idx):
-        if batch_idx == WARMUP:
-            self.start = time.perf_counter()
-
-    def on_train_epoch_end(self, trainer, module):
-        self.stop = time.perf_counter()
+    return bare_loop_tokens_per_s(
+        model, optimizer, random_loader(vocab, BATCH, BPTT, steps + WARMUP), WARMUP
+    )
 
 
 def trainer_loop(vocab: int, steps: int) -> float:
     torch.manual_seed(0)
     task = LanguageModelTask(LSTMLanguageModel(vocab, 512, 512, 2, 0.5, True))
-    clock = _Clock()
-    with tempfile.TemporaryDirectory() as tmp:
-        trainer = pl.Trainer(
-            max_epochs=1,
-            accelerator="cpu",
-            devices=1,
-            gradient_clip_val=0.25,
-            logger=pl.loggers.CSVLogger(tmp),
-            enable_checkpointing=False,
-            callbacks=[clock],
-            enable_model_summary=False,
-            num_sanity_val_steps=0,
-            log_every_n_steps=50,
-        )
-        trainer.fit(task, train_dataloaders=_loader(vocab, steps))
-    return steps * BATCH * BPTT / (clock.stop - clock.start)
+    return trainer_tokens_per_s(task, random_loader(vocab, BATCH, BPTT, steps + WARMUP), WARMUP)
 
 
 def main() -> None:

@@ -103,31 +103,30 @@ def imdb(data_dir: str, batches: int) -> dict[str, float]:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
         optimizer.step()
 
-    def docs_per_s(step, sample: list[np.ndarray], all_batches: list[np.ndarray]) -> float:
-        """Tokens/s over the sample, turned into documents/s over all the batches."""
-        step(all_batches[0])  # the longest batch first: warm-up and the memory peak
+    def docs_per_s(step, batches_in_order: list[np.ndarray], total_tokens: int) -> float:
+        """Tokens/s over `batches` batches after the first, the longest (warm-up and the
+        memory peak), turned into documents/s over all `total_tokens` of the epoch."""
+        step(batches_in_order[0])
+        sample = batches_in_order[1 : batches + 1]
         start = time.perf_counter()
         for indices in sample:
             step(indices)
         tokens_per_s = sum(encoded_tokens(model, dataset.lengths[b]) for b in sample) / (
             time.perf_counter() - start
         )
-        total = sum(encoded_tokens(model, dataset.lengths[b]) for b in all_batches)
-        return tokens_per_s * len(dataset) / total
+        return tokens_per_s * len(dataset) / total_tokens
 
-    sample = order[1 : batches + 1]
     model.train()
-    train_rate = docs_per_s(train_step, sample, order)
+    train_rate = docs_per_s(train_step, order, epoch_tokens)
     for parameter in model.encoder.parameters():  # ULMFiT's first stage: the head alone
         parameter.requires_grad_(False)
-    frozen_rate = docs_per_s(train_step, sample, order)
+    frozen_rate = docs_per_s(train_step, order, epoch_tokens)
     model.eval()
     eval_order = SortishBatchSampler(dataset.lengths, 64, shuffle=True, seed=1).batches()
+    eval_tokens = sum(encoded_tokens(model, dataset.lengths[b]) for b in eval_order)
     with torch.no_grad():
         predict_rate = docs_per_s(
-            lambda b: model(dataset[b].tokens, dataset[b].lengths),
-            eval_order[1 : batches + 1],
-            eval_order,
+            lambda b: model(dataset[b].tokens, dataset[b].lengths), eval_order, eval_tokens
         )
     mean_length = float(np.mean(dataset.lengths))
     return {

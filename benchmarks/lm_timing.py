@@ -1,0 +1,82 @@
+"""Shared timing for the language-model throughput benchmarks: a random token stream, a bare
+PyTorch training loop and the same steps through the Trainer, each timed after a warm-up."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+
+from lightning_nlp.data.lm_stream import BPTTSampler, LMStream
+from lightning_nlp.nn.recurrent_state import detach_state
+
+
+def random_loader(vocab: int, batch: int, bptt: int, windows: int) -> DataLoader:
+    """`windows` BPTT windows (B, bptt) of random word ids, as `fit` reads a corpus."""
+    ids = np.random.default_rng(0).integers(4, vocab, batch * bptt * windows + batch)
+    stream = LMStream(ids, batch)
+    return DataLoader(stream, sampler=BPTTSampler(stream, bptt), batch_size=None)
+
+
+def bare_loop_tokens_per_s(
+    model: nn.Module, optimizer: torch.optim.Optimizer, loader: DataLoader, warmup: int
+) -> float:
+    """Trains `model` (returning logits and state first) over `loader`, state carried and
+    detached, clipping at 0.25; tokens/s after the first `warmup` windows."""
+    model.train()
+    state, start, tokens = None, 0.0, 0
+    for i, (inputs, targets) in enumerate(loader):
+        if i == warmup:
+            start = time.perf_counter()
+        logits, state = model(inputs, state)[:2]
+        state = detach_state(state)
+        loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten())
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+        optimizer.step()
+        tokens += targets.numel() if i >= warmup else 0
+    return tokens / (time.perf_counter() - start)
+
+
+class _Clock(pl.Callback):
+    def __init__(self, warmup: int) -> None:
+        self.warmup, self.tokens = warmup, 0
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx):
+        if batch_idx == self.warmup:
+            self.start = time.perf_counter()
+        self.tokens += batch[1].numel() if batch_idx >= self.warmup else 0
+
+    def on_train_epoch_end(self, trainer, module):
+        self.stop = time.perf_counter()
+
+
+def trainer_tokens_per_s(
+    task: pl.LightningModule, loader: DataLoader, warmup: int, progress_bar: bool = True
+) -> float:
+    """One epoch of `loader` through the Trainer (CSV logging, clipping at 0.25);
+    tokens/s after the first `warmup` windows."""
+    clock = _Clock(warmup)
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = pl.Trainer(
+            max_epochs=1,
+            accelerator="cpu",
+            devices=1,
+            gradient_clip_val=0.25,
+            logger=pl.loggers.CSVLogger(tmp),
+            enable_checkpointing=False,
+            enable_model_summary=False,
+            enable_progress_bar=progress_bar,
+            num_sanity_val_steps=0,
+            log_every_n_steps=50,
+            callbacks=[clock],
+        )
+        trainer.fit(task, train_dataloaders=loader)
+    return clock.tokens / (clock.stop - clock.start)
