@@ -77,32 +77,31 @@ def run_recipe(
 ) -> dict[str, Any]:
     """Runs the stages (see the module docstring) and returns what they measured."""
     stages: list[StageResult] = []
-    started_from = pretrained
-    pretrained = None if pretrained is None else Path(pretrained)
+    folder = None if pretrained is None else Path(pretrained)  # the last model folder
     for name, config, extra in (("lm", lm, lm_args), ("finetune", finetune, finetune_args)):
         if config is None:
             continue
         args = shlex.split(extra)
-        if pretrained is not None:
-            args += ["--model.pretrained", str(pretrained)]
+        if folder is not None:
+            args += ["--model.pretrained", str(folder)]
         stages.append(_fit(name, config, args))
-        pretrained = Path(stages[-1].run_dir) / EXPORT_FOLDER
-    if pretrained is None:
+        folder = Path(stages[-1].run_dir) / EXPORT_FOLDER
+    if folder is None:
         raise ValueError(
             "give --lm, --finetune or --pretrained: the classifier needs a language model"
         )
-    common = ["--data.vocab_path", str(pretrained / "vocab.json"), *shlex.split(classifier_args)]
+    common = ["--data.vocab_path", str(folder / "vocab.json"), *shlex.split(classifier_args)]
     stages.append(
-        _fit("classifier", classifier, [*common, "--model.pretrained", str(pretrained)], True)
+        _fit("classifier", classifier, [*common, "--model.pretrained", str(folder)], True)
     )
     if scratch:
         args = [*common, "--model.pretrained", "null", *shlex.split(scratch_args)]
         stages.append(_fit("scratch_classifier", classifier, args, test=True))
     result = {
-        "started_from": started_from,
+        "started_from": pretrained,
         "stages": [asdict(s) for s in stages],
         "total_seconds": sum(s.seconds for s in stages),
-        "lm_sample": lm_sample(pretrained, prompt),
+        "lm_sample": lm_sample(folder, prompt),
     }
     atomic_write_text(
         Path(stages[-1 - scratch].run_dir) / "recipe.json", json.dumps(result, indent=2)
