@@ -37,6 +37,7 @@ EXTRA_COMMANDS = {
     "ulmfit": "ULMFiT's stages (LM, fine-tuning, classifier) and a classifier from scratch",
     "convert": "turn fastai's published AWD-LSTM weights into a model folder",
     "ensemble": "average the probabilities of prediction files (forward + backward)",
+    "compare": "fit and test several configs on the same data, side by side (ELMo vs random)",
 }
 HELP_EPILOG = (
     "other subcommands (each with its own --help, taking the same --config files):\n"
@@ -181,6 +182,10 @@ def _extra_command(name: str) -> Callable[[list[str]], Any]:
         from lightning_nlp.recipe import recipe_cli
 
         return recipe_cli
+    if name == "compare":
+        from lightning_nlp.recipe import compare_cli
+
+        return compare_cli
     if name == "ensemble":
         from lightning_nlp.ensemble import ensemble_cli
 

@@ -120,7 +120,8 @@ def format_result(result: dict[str, Any]) -> str:
             f"{stage['name']:<20}{test:>10}{val_text:>10}{stage['seconds'] / 60:>9.1f}  {stage['run_dir']}"
         )
     lines.append(f"total: {result['total_seconds'] / 60:.1f} minutes")
-    lines.append(f"language-model sample: {result['lm_sample']}")
+    if "lm_sample" in result:
+        lines.append(f"language-model sample: {result['lm_sample']}")
     return "\n".join(lines)
 
 
@@ -129,3 +130,30 @@ def recipe_cli(argv: list[str]) -> None:
     parser.add_function_arguments(run_recipe, as_positional=False)
     config = parser.parse_args(argv)
     print(format_result(run_recipe(**config.as_dict())))  # noqa: T201
+
+
+def run_comparison(
+    configs: list[str], common_args: str = "", extra_args: list[str] | None = None
+) -> dict[str, Any]:
+    """Fits each config (with `common_args`, and its own entry of `extra_args`) and tests its
+    best checkpoint: e.g. an ELMo classifier and the same classifier on random embeddings."""
+    extra_args = extra_args or [""] * len(configs)
+    if len(extra_args) != len(configs):
+        raise ValueError(f"{len(extra_args)} extra_args for {len(configs)} configs")
+    stages = [
+        _fit(Path(config).stem, config, shlex.split(common_args) + shlex.split(extra), True)
+        for config, extra in zip(configs, extra_args)
+    ]
+    result = {
+        "stages": [asdict(s) for s in stages],
+        "total_seconds": sum(s.seconds for s in stages),
+    }
+    atomic_write_text(Path(stages[0].run_dir) / "comparison.json", json.dumps(result, indent=2))
+    return result
+
+
+def compare_cli(argv: list[str]) -> None:
+    parser = ArgumentParser(prog="lightning-nlp compare", description=run_comparison.__doc__)
+    parser.add_function_arguments(run_comparison, as_positional=False)
+    config = parser.parse_args(argv)
+    print(format_result(run_comparison(**config.as_dict())))  # noqa: T201

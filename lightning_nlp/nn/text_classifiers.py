@@ -96,9 +96,13 @@ class RNNClassifier(nn.Module):
         self.num_directions = 2 if bidirectional else 1
         self.head = MLPHead(hidden_dim * self.num_directions, num_classes, head_hidden_dim, dropout)
 
+    def embed(self, tokens: Tensor) -> Tensor:
+        """tokens: (B, T) -> the recurrent layer's inputs (B, T, E)."""
+        return self.dropout(self.embedding(tokens))
+
     def encode(self, tokens: Tensor, lengths: Tensor) -> Tensor:
         """tokens: (B, T); lengths: (B,), all >= 1. Returns pooled features (B, D * H)."""
-        embedded = self.dropout(self.embedding(tokens))  # (B, T, E)
+        embedded = self.embed(tokens)  # (B, T, E)
         packed = pack_padded_sequence(
             embedded, lengths.cpu(), batch_first=True, enforce_sorted=False
         )

@@ -73,7 +73,8 @@ class TextClassifierTask(Task):
         )
         self.test_confusion = confusion_matrix(num_classes)
         self.embedding_coverage: dict[str, float] = {}
-        self.network.embedding.weight.requires_grad_(not (freeze_embeddings and vectors))
+        if vectors:
+            self.network.embedding.weight.requires_grad_(not freeze_embeddings)
 
     def configure_callbacks(self) -> list[Callback]:
         callbacks = super().configure_callbacks()
@@ -92,6 +93,8 @@ class TextClassifierTask(Task):
             self.load_vectors(self.trainer.datamodule)
         if self.hparams.pretrained and not self._pretrained_loaded:
             self.load_pretrained(self.hparams.pretrained, self.trainer.datamodule)
+        if hasattr(self.network, "set_vocabulary"):  # a character-level embedder (ELMo)
+            self.network.set_vocabulary(self.trainer.datamodule.vocab.itos)
 
     def load_vectors(self, datamodule: Any) -> None:
         """Copies pretrained vectors for the data module's vocabulary into the embedding."""

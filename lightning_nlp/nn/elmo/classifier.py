@@ -1,0 +1,81 @@
+"""A text classifier on ELMo vectors: the paper's TREC model (ELMo -> LSTM -> MLP)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+from lightning_nlp.data.characters import MAX_WORD_LENGTH, token_char_ids
+from lightning_nlp.nn.elmo.elmo import Elmo
+from lightning_nlp.nn.elmo.published import load_bilm
+from lightning_nlp.nn.init_args import init_arguments
+from lightning_nlp.nn.text_classifiers import CellType, Pooling, RNNClassifier
+
+
+class ElmoClassifier(RNNClassifier):
+    """`RNNClassifier` whose word embeddings are one ELMo mixture (frozen biLM by default).
+
+    It reads the data module's word ids, like every classifier of the project, and spells
+    them out with a char-id table of the vocabulary (`set_vocabulary`, called by
+    `TextClassifierTask` when fitting starts, then saved with the weights).
+
+    Args:
+        vocab_size, num_classes, pad_id: linked from the data module.
+        elmo_weights: see `load_bilm` (published files, a biLM run's model folder, or a name).
+        elmo_dropout: on the ELMo mixture.  layer_norm: see `ScalarMix`.
+        freeze_elmo: keep the biLM fixed (the paper's setting).
+        cache_dir: on-disk cache of the frozen biLM's layers (see `LayerCache`).
+        other arguments: see `RNNClassifier`.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        num_classes: int,
+        elmo_weights: str,
+        hidden_dim: int = 100,
+        cell: CellType = "lstm",
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        pooling: Pooling = "last",
+        dropout: float = 0.5,
+        head_hidden_dim: int = 100,
+        elmo_dropout: float = 0.5,
+        layer_norm: bool = False,
+        freeze_elmo: bool = True,
+        cache_dir: str | None = None,
+        pad_id: int = 0,
+    ) -> None:
+        init_args = init_arguments(locals())
+        elmo = Elmo(load_bilm(elmo_weights), 1, elmo_dropout, layer_norm, freeze_elmo, cache_dir)
+        super().__init__(
+            vocab_size, 1, hidden_dim, num_classes, cell, num_layers, bidirectional, pooling,
+            dropout, head_hidden_dim, pad_id,
+        )  # fmt: skip
+        del self.embedding
+        self.rnn = type(self.rnn)(
+            elmo.output_dim, hidden_dim, num_layers=num_layers, bidirectional=bidirectional,
+            batch_first=True, dropout=dropout if num_layers > 1 else 0.0,
+        )  # fmt: skip
+        self.elmo = elmo
+        self.init_args = init_args
+        self.register_buffer(
+            "char_table", torch.zeros(vocab_size, MAX_WORD_LENGTH, dtype=torch.int16)
+        )
+
+    def set_vocabulary(self, itos: Sequence[str]) -> None:
+        """Spells out each word id; `<pad>` (id `pad_id`) stays all zeros (no token)."""
+        if len(itos) != self.char_table.shape[0]:
+            raise ValueError(f"{len(itos)} words for a table of {self.char_table.shape[0]}")
+        table = torch.from_numpy(token_char_ids(list(itos))).to(torch.int16)
+        table[self.init_args["pad_id"]] = 0
+        self.char_table.copy_(table)
+
+    def embed(self, tokens: Tensor) -> Tensor:
+        """tokens: (B, T) word ids -> one ELMo mixture (B, T, 2P)."""
+        if not self.char_table.any():
+            raise RuntimeError("ElmoClassifier: call set_vocabulary(itos) before using it")
+        chars = self.char_table[tokens].long()  # (B, T, 50)
+        return self.elmo(chars).representations[0]

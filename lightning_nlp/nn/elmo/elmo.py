@@ -1,0 +1,85 @@
+"""ELMo representations: the biLM's layers, mixed per task, as contextual token vectors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from lightning_nlp.nn.elmo.bilm import BiLM
+from lightning_nlp.nn.elmo.layer_cache import LayerCache, WeightsFingerprint
+from lightning_nlp.nn.elmo.scalar_mix import ScalarMix
+from lightning_nlp.nn.functional import lengths_to_mask
+
+
+class ElmoOutput(NamedTuple):
+    representations: list[Tensor]  # each (B, T, 2P)
+    mask: Tensor  # (B, T) True on real tokens
+
+
+class Elmo(nn.Module):
+    """(B, T, 50) char ids -> `num_outputs` mixtures of the biLM's layers, sentinels removed.
+
+    Each output has its own `ScalarMix` (a downstream model may want one at its input and one
+    at its output, as in the paper), then dropout. A frozen biLM always runs in eval mode (no
+    dropout), and with `cache_dir` its layers are read from / written to a `LayerCache`.
+
+    Args:
+        bilm: the biLM (see `load_bilm`).
+        num_outputs: how many mixtures.
+        dropout: on each mixture.
+        layer_norm: normalise the layers before mixing (see `ScalarMix`).
+        freeze: keep the biLM's weights fixed.
+        cache_dir: on-disk layer cache for a frozen, stateless biLM; None: no cache.
+    """
+
+    def __init__(
+        self,
+        bilm: BiLM,
+        num_outputs: int = 1,
+        dropout: float = 0.5,
+        layer_norm: bool = False,
+        freeze: bool = True,
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.bilm = bilm
+        self.mixes = nn.ModuleList(
+            ScalarMix(bilm.num_layers + 1, layer_norm) for _ in range(num_outputs)
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.freeze = freeze
+        self.bilm.requires_grad_(not freeze)
+        self.cache = LayerCache(cache_dir) if cache_dir and freeze else None
+        self._fingerprint = WeightsFingerprint()
+        self.output_dim = bilm.output_dim
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> Elmo:
+        super().train(mode)
+        if self.freeze:
+            self.bilm.eval()
+        return self
+
+    def layers(self, chars: Tensor) -> tuple[Tensor, Tensor]:
+        """chars: (B, T, 50). Returns the layers (L + 1, B, T, 2P) and the mask (B, T)."""
+        lengths = (chars[..., 0] > 0).sum(dim=1)  # (B,)
+        mask = lengths_to_mask(lengths, chars.shape[1])  # (B, T)
+        if self.cache is not None and not self.bilm.stateful:
+            weights = self._fingerprint(self.bilm)
+            return self.cache.layers(weights, chars, lengths, self._compute), mask
+        return self._compute(chars), mask
+
+    def _compute(self, chars: Tensor) -> Tensor:
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze):
+            out = self.bilm(chars)
+        words = out.layers[:, :, 1:-1]  # (L + 1, B, T, 2P): without <bos>, and <eos> ...
+        return words * lengths_to_mask(out.lengths, chars.shape[1])[None, :, :, None]  # ... zeroed
+
+    def forward(self, chars: Tensor) -> ElmoOutput:
+        """chars: (B, T, 50), each sentence's tokens first, then all-zero rows."""
+        layers, mask = self.layers(chars)
+        mixed = [self.dropout(mix(layers, mask)) for mix in self.mixes]
+        return ElmoOutput(mixed, mask)

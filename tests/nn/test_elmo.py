@@ -1,0 +1,308 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from lightning_nlp.data.characters import NUM_CHARACTERS, batch_char_ids, token_char_ids
+from lightning_nlp.data.characters import BOS_IDS, EOS_IDS
+from lightning_nlp.nn.elmo.bilm import BiLM
+from lightning_nlp.nn.elmo.char_cnn import CharCNNEncoder
+from lightning_nlp.nn.elmo.elmo import Elmo
+from lightning_nlp.nn.elmo.highway import Highway
+from lightning_nlp.nn.elmo.language_model import BiLMLanguageModel
+from lightning_nlp.nn.elmo.projected_lstm import ProjectedLSTM
+from lightning_nlp.nn.elmo.published import load_bilm, load_published
+from lightning_nlp.nn.elmo.scalar_mix import ScalarMix
+
+FILTERS = [[1, 4], [2, 5], [3, 3]]
+
+
+def small_bilm(**kwargs) -> BiLM:
+    torch.manual_seed(0)
+    options = dict(char_dim=4, num_highway=1, projection_dim=6, cell_dim=8, num_layers=2)
+    return BiLM(FILTERS, **{**options, **kwargs}).eval()
+
+
+def test_char_cnn_and_highway_shapes():
+    encoder = CharCNNEncoder(FILTERS, char_dim=4, num_highway=2, output_dim=7)
+    chars = batch_char_ids([["a", "bb", "ccc"], ["d"]])
+    assert encoder(chars).shape == (2, 3, 7)
+    assert Highway(12, 2)(torch.randn(3, 5, 12)).shape == (3, 5, 12)
+
+
+def test_projected_lstm_matches_torch_lstm_with_projection():
+    layer = ProjectedLSTM(5, 8, 3)
+    reference = torch.nn.LSTM(5, 8, proj_size=3, batch_first=True)
+    with torch.no_grad():
+        reference.weight_ih_l0.copy_(layer.weight_ih)
+        reference.weight_hh_l0.copy_(layer.weight_hh)
+        reference.bias_ih_l0.copy_(layer.bias)
+        reference.bias_hh_l0.zero_()
+        reference.weight_hr_l0.copy_(layer.weight_proj)
+    x = torch.randn(2, 4, 5)
+    out, (h, c) = layer(x, torch.tensor([4, 2]))
+    expected, _ = reference(x)
+    torch.testing.assert_close(out[0], expected[0])
+    torch.testing.assert_close(out[1, :2], expected[1, :2])
+    assert (out[1, 2:] == 0).all()
+    torch.testing.assert_close(h[1], expected[1, 1])  # the state after the last real step
+
+
+def test_sentence_output_ignores_batch_padding_and_neighbours():
+    bilm = small_bilm()
+    alone = bilm(batch_char_ids([["the", "cat"]]))
+    batched = bilm(batch_char_ids([["a", "much", "longer", "sentence", "here"], ["the", "cat"]]))
+    torch.testing.assert_close(batched.layers[:, 1, :4], alone.layers[:, 0, :4])
+    assert batched.lengths.tolist() == [5, 2]
+    assert batched.mask[1].tolist() == [True] * 4 + [False] * 3
+
+
+def test_stateless_by_default_stateful_as_option():
+    first = batch_char_ids([["some", "context"], ["more", "words"]])
+    second = batch_char_ids([["the", "cat"], ["a", "dog"]])
+    bilm = small_bilm()
+    fresh = bilm(second).layers
+    bilm(first)
+    torch.testing.assert_close(bilm(second).layers, fresh)
+    stateful = small_bilm(stateful=True)
+    stateful(first)
+    assert not torch.allclose(stateful(second).layers[1:], fresh[1:])
+    stateful.reset_states()
+    torch.testing.assert_close(stateful(second).layers, fresh)
+
+
+def test_scalar_mix_layer_norm_ignores_padding():
+    mix = ScalarMix(3, layer_norm=True)
+    with torch.no_grad():
+        mix.weights.copy_(torch.tensor([0.1, 0.5, -0.3]))
+    layers = torch.randn(3, 1, 4, 6)
+    mask = torch.tensor([[True, True, True, False]])
+    padded = layers.clone()
+    padded[:, :, 3] = 1000.0  # garbage at the padded position
+    out, out_padded = mix(layers, mask), mix(padded, mask)
+    torch.testing.assert_close(out[:, :3], out_padded[:, :3])
+    torch.testing.assert_close(out[:, :3], mix(layers[:, :, :3], mask[:, :3]))
+    assert (out_padded[:, 3] == 0).all()
+
+
+def test_elmo_strips_sentinels_and_mixes():
+    elmo = Elmo(small_bilm(), num_outputs=2, dropout=0.0)
+    chars = batch_char_ids([["the", "cat", "sat"], ["a"]])
+    out = elmo(chars)
+    assert len(out.representations) == 2 and out.representations[0].shape == (2, 3, 12)
+    layers = elmo.bilm(chars).layers  # (3, B, T + 2, 12)
+    expected = layers[:, 0, 1:4].mean(dim=0)  # equal softmax weights, gamma 1
+    torch.testing.assert_close(out.representations[0][0], expected)
+    assert (out.representations[0][1, 1:] == 0).all()
+    assert not any(p.requires_grad for p in elmo.bilm.parameters())
+
+
+def test_backward_lm_predicts_the_previous_word():
+    """Each word is its right neighbour halved: readable right to left only."""
+    words = [f"w{i}" for i in range(16)]
+    rng = np.random.default_rng(0)
+    sentences = []
+    for _ in range(64):
+        last = int(rng.integers(8, 16))
+        sentences.append([last // 8, last // 4, last // 2, last])
+    vocab = ["<pad>", "<unk>", "<bos>", "<eos>", *words]
+    chars = batch_char_ids([[words[i] for i in s] for s in sentences])
+    targets = torch.tensor([[2, *(i + 4 for i in s), 3] for s in sentences])
+    torch.manual_seed(0)
+    model = BiLMLanguageModel(
+        len(vocab),
+        [[1, 8], [2, 8]],
+        char_dim=8,
+        projection_dim=16,
+        cell_dim=32,
+        num_layers=1,
+        dropout=0.0,
+        output_dropout=0.0,
+    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
+    for _ in range(150):
+        loss = model(chars, targets)
+        optimizer.zero_grad()
+        (loss.forward + loss.backward).backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        top = model.bilm(chars).layers[-1]  # (B, 6, 32)
+        forward_guess = model.softmax(top[..., :16]).argmax(-1)  # predicts position t + 1
+        backward_guess = model.softmax(top[..., 16:]).argmax(-1)  # predicts position t - 1
+    # words 1..3 (positions 2..4): the previous word is determined, the next one is not
+    backward_right = (backward_guess[:, 2:5] == targets[:, 1:4]).float().mean()
+    forward_right = (forward_guess[:, 1:4] == targets[:, 2:5]).float().mean()
+    assert backward_right == 1.0
+    assert forward_right < 0.8
+
+
+# -- the published hdf5 layout, against an independent numpy computation ---------------------
+OPTIONS = {
+    "lstm": {
+        "use_skip_connections": True,
+        "projection_dim": 6,
+        "cell_clip": 3,
+        "proj_clip": 3,
+        "dim": 8,
+        "n_layers": 2,
+    },
+    "char_cnn": {
+        "activation": "relu",
+        "filters": FILTERS,
+        "n_highway": 1,
+        "embedding": {"dim": 4},
+        "n_characters": 262,
+        "max_characters_per_token": 50,
+    },
+}
+
+
+def write_published(folder, rng):
+    import h5py
+
+    weights = {"char_embed": rng.normal(size=(NUM_CHARACTERS - 1, 4))}
+    for i, (width, n) in enumerate(FILTERS):
+        weights[f"CNN/W_cnn_{i}"] = rng.normal(size=(1, width, 4, n))
+        weights[f"CNN/b_cnn_{i}"] = rng.normal(size=n)
+    features = sum(n for _, n in FILTERS)
+    for name in ("W_transform", "W_carry"):
+        weights[f"CNN_high_0/{name}"] = rng.normal(size=(features, features)) * 0.3
+    weights["CNN_high_0/b_transform"] = rng.normal(size=features)
+    weights["CNN_high_0/b_carry"] = rng.normal(size=features)
+    weights["CNN_proj/W_proj"] = rng.normal(size=(features, 6))
+    weights["CNN_proj/b_proj"] = rng.normal(size=6)
+    for d in range(2):
+        for layer in range(2):
+            cell = f"RNN_{d}/RNN/MultiRNNCell/Cell{layer}/LSTMCell"
+            weights[f"{cell}/W_0"] = rng.normal(size=(6 + 6, 32)) * 0.1
+            bias = rng.normal(size=32)
+            bias[:24] += 4  # open input and forget gates, positive candidates (i, j, f): the
+            # cell grows by about 1 a step, past the clip of 3
+            weights[f"{cell}/B"] = bias
+            weights[f"{cell}/W_P_0"] = rng.normal(size=(8, 6)) * 1.5
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "options.json").write_text(json.dumps(OPTIONS))
+    with h5py.File(folder / "weights.hdf5", "w") as out:
+        for name, value in weights.items():
+            out[name] = value.astype(np.float32)
+    return {k: v.astype(np.float32) for k, v in weights.items()}
+
+
+def numpy_elmo(w, tokens):
+    """The published computation for one sentence, written out in numpy (TensorFlow conventions)."""
+    sigmoid = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    ids = np.stack([BOS_IDS, *token_char_ids(tokens), EOS_IDS])  # (n + 2, 50)
+    table = np.vstack([np.zeros((1, 4), np.float32), w["char_embed"]])
+    chars = table[ids]  # (n + 2, 50, 4)
+    features = []
+    for i, (width, n) in enumerate(FILTERS):
+        kernel = w[f"CNN/W_cnn_{i}"][0]  # (width, 4, n)
+        conv = (
+            np.stack(
+                [
+                    np.einsum("tke,ken->tn", chars[:, p : p + width], kernel)
+                    for p in range(51 - width)
+                ],
+                axis=1,
+            )
+            + w[f"CNN/b_cnn_{i}"]
+        )  # (n + 2, positions, n)
+        features.append(np.maximum(conv.max(axis=1), 0))
+    x = np.concatenate(features, axis=-1)
+    carry = sigmoid(x @ w["CNN_high_0/W_carry"] + w["CNN_high_0/b_carry"])
+    transform = np.maximum(x @ w["CNN_high_0/W_transform"] + w["CNN_high_0/b_transform"], 0)
+    x = carry * transform + (1 - carry) * x
+    tokens_out = x @ w["CNN_proj/W_proj"] + w["CNN_proj/b_proj"]  # (n + 2, 6)
+    clipped = False
+    directions = []
+    for d in range(2):
+        inputs = tokens_out if d == 0 else tokens_out[::-1]
+        outputs = []
+        for layer in range(2):
+            cell = f"RNN_{d}/RNN/MultiRNNCell/Cell{layer}/LSTMCell"
+            h, c, out = np.zeros(6), np.zeros(8), []
+            for x_t in inputs:
+                z = np.concatenate([x_t, h]) @ w[f"{cell}/W_0"] + w[f"{cell}/B"]
+                i, j, f, o = np.split(z, 4)
+                c = sigmoid(f + 1.0) * c + sigmoid(i) * np.tanh(j)
+                clipped |= bool(np.abs(c).max() > 3)
+                c = np.clip(c, -3, 3)
+                h = np.clip((sigmoid(o) * np.tanh(c)) @ w[f"{cell}/W_P_0"], -3, 3)
+                out.append(h)
+            out = np.stack(out)
+            if layer > 0:
+                out = out + inputs
+            outputs.append(out)
+            inputs = out
+        directions.append(outputs if d == 0 else [o[::-1] for o in outputs])
+    layers = [np.concatenate([tokens_out, tokens_out], -1)]
+    layers += [np.concatenate([f, b], -1) for f, b in zip(*directions)]
+    return np.stack(layers), clipped  # (3, n + 2, 12)
+
+
+def test_published_weights_match_an_independent_computation(tmp_path):
+    pytest.importorskip("h5py")
+    weights = write_published(tmp_path / "elmo", np.random.default_rng(0))
+    bilm = load_bilm(tmp_path / "elmo")
+    sentences = [["Hello", "wörld", "!", "a", "longer", "sentence", "."], ["a"]]
+    with torch.no_grad():
+        out = bilm(batch_char_ids(sentences))
+    clipped = []
+    for b, tokens in enumerate(sentences):
+        expected, was_clipped = numpy_elmo(weights, tokens)
+        clipped.append(was_clipped)
+        n = len(tokens) + 2
+        np.testing.assert_allclose(out.layers[:, b, :n].numpy(), expected, rtol=1e-4, atol=1e-4)
+    assert any(clipped)  # the test exercises the cell clipping
+
+
+def test_published_loader_errors(tmp_path):
+    pytest.importorskip("h5py")
+    with pytest.raises(FileNotFoundError, match="options.json"):
+        load_bilm(tmp_path / "nothing")
+    write_published(tmp_path / "elmo", np.random.default_rng(0))
+    options = json.loads((tmp_path / "elmo" / "options.json").read_text())
+    options["lstm"]["dim"] = 16  # does not fit the weights
+    (tmp_path / "elmo" / "options.json").write_text(json.dumps(options))
+    with pytest.raises(ValueError, match="not the published ELMo layout"):
+        load_published(tmp_path / "elmo" / "options.json", tmp_path / "elmo" / "weights.hdf5")
+
+
+def test_published_name_offline_says_where_to_put_the_files(tmp_path, monkeypatch):
+    import urllib.error
+
+    from lightning_nlp.data import download
+    from lightning_nlp.data.io import CorpusError
+
+    def offline(url, target):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(download, "_fetch", offline)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with pytest.raises(
+        CorpusError, match=r"save them as options.json and weights.hdf5 in .*elmo-small"
+    ):
+        load_bilm("elmo-small")
+
+
+def test_cache_returns_what_the_model_computes_and_follows_the_weights(tmp_path):
+    bilm = small_bilm()
+    elmo = Elmo(bilm, dropout=0.0, cache_dir=tmp_path)
+    chars = batch_char_ids([["the", "cat", "sat"], ["a"]])
+    first, mask = elmo.layers(chars)
+    assert (elmo.cache.hits, elmo.cache.misses) == (0, 2)
+    assert torch.equal(first, elmo._compute(chars))
+    swapped, _ = elmo.layers(batch_char_ids([["a"], ["the", "cat", "sat"]]))
+    assert elmo.cache.hits == 2
+    assert torch.equal(swapped[:, 1], first[:, 0]) and torch.equal(
+        swapped[:, 0, :1], first[:, 1, :1]
+    )
+    later_run = Elmo(small_bilm(), dropout=0.0, cache_dir=tmp_path)  # same weights, new object
+    assert torch.equal(later_run.layers(chars)[0], first) and later_run.cache.hits == 2
+    with torch.no_grad():
+        bilm.token_encoder.projection.bias.add_(1.0)  # changed weights: no stale vectors
+    changed, _ = elmo.layers(chars)
+    assert elmo.cache.misses == 4
+    assert torch.equal(changed, elmo._compute(chars)) and not torch.equal(changed, first)

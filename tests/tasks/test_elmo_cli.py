@@ -1,0 +1,69 @@
+"""ELMo end to end: pretrain a tiny biLM, use it frozen under a TREC classifier beside the
+random-embedding baseline, then test the checkpoint on its own."""
+
+import json
+import sys
+
+import pytest
+import torch
+
+from lightning_nlp.cli import main
+from lightning_nlp.nn.elmo.published import load_bilm
+from tests.data import corpus_fixtures as fx
+from tests.test_cli import ROOT
+
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.logger", "false"]
+
+
+@pytest.fixture(autouse=True)
+def _plain_argv(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["lightning-nlp"])
+
+
+@pytest.mark.integration
+def test_bilm_pretraining_then_elmo_classifier_against_random(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = tmp_path / "text"
+    text.mkdir()
+    (text / "a.txt").write_text("How far is Denver from Aspen ? Who wrote it .\n" * 40)
+    main([
+        "fit", "--config", str(ROOT / "configs/elmo/bilm_imdb.yaml"),
+        "--data.class_path", "lightning_nlp.data.sentence_lm.SentenceFilesDataModule",
+        "--data.data_dir", str(text), "--data.val_fraction", "0.1",
+        "--data.cache_dir", str(tmp_path / "cache"), "--data.batch_size", "16",
+        "--model.network.filters", "[[1, 8], [2, 8]]", "--model.network.cell_dim", "32",
+        "--model.network.projection_dim", "16", "--trainer.max_epochs", "1",
+        "--trainer.default_root_dir", str(tmp_path / "bilm"), *QUIET,
+    ])  # fmt: skip
+    weights = tmp_path / "bilm/version_0/pretrained"
+    assert load_bilm(weights).output_dim == 32
+    fx.write_trec(tmp_path / "trec")
+    common = (
+        f"--data.data_dir {tmp_path / 'trec'} --data.cache_dir {tmp_path / 'cache'} "
+        f"--trainer.max_epochs 2 --trainer.default_root_dir {tmp_path / 'runs'} "
+        "--trainer.enable_progress_bar false --trainer.logger false"
+    )
+    elmo_args = (
+        f"--model.init_args.network.init_args.elmo_weights {weights} "
+        f"--model.init_args.network.init_args.cache_dir {tmp_path / 'layers'}"
+    )
+    main([
+        "compare", "--configs",
+        f"[{ROOT / 'configs/elmo/trec_elmo.yaml'},{ROOT / 'configs/elmo/trec_random.yaml'}]",
+        "--common_args", common, "--extra_args", json.dumps([elmo_args, ""]),
+    ])  # fmt: skip
+    result = json.loads((tmp_path / "runs/version_0/comparison.json").read_text())
+    names = [stage["name"] for stage in result["stages"]]
+    assert names == ["trec_elmo", "trec_random"]
+    assert all(0 <= stage["metrics"]["test/acc"] <= 1 for stage in result["stages"])
+    assert any((tmp_path / "layers").rglob("*.npy"))  # the frozen layers were cached
+    # the checkpoint holds the vocabulary's spelling table and the biLM: test it on its own
+    ckpt = tmp_path / "runs/version_0/checkpoints/last.ckpt"
+    state = torch.load(ckpt, weights_only=True)["state_dict"]
+    assert state["network.char_table"].any()
+    main(["test", "--config", str(ROOT / "configs/elmo/trec_elmo.yaml"), "--ckpt_path", str(ckpt),
+          "--data.data_dir", str(tmp_path / "trec"), "--data.cache_dir", str(tmp_path / "cache"),
+          "--model.init_args.network.init_args.elmo_weights", str(weights),
+          "--trainer.default_root_dir", str(tmp_path / "test_runs"), *QUIET])  # fmt: skip
+    report = (tmp_path / "test_runs/version_0/test_report.txt").read_text()
+    assert "accuracy" in report or "acc" in report
