@@ -4,8 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from lightning_nlp.data.characters import NUM_CHARACTERS, batch_char_ids, token_char_ids
-from lightning_nlp.data.characters import BOS_IDS, EOS_IDS
+from lightning_nlp.data.characters import (
+    BOS_IDS,
+    EOS_IDS,
+    NUM_CHARACTERS,
+    batch_char_ids,
+    token_char_ids,
+)
 from lightning_nlp.nn.elmo.bilm import BiLM
 from lightning_nlp.nn.elmo.char_cnn import CharCNNEncoder
 from lightning_nlp.nn.elmo.elmo import Elmo
@@ -197,7 +202,7 @@ def numpy_elmo(w, tokens):
     table = np.vstack([np.zeros((1, 4), np.float32), w["char_embed"]])
     chars = table[ids]  # (n + 2, 50, 4)
     features = []
-    for i, (width, n) in enumerate(FILTERS):
+    for i, (width, _) in enumerate(FILTERS):
         kernel = w[f"CNN/W_cnn_{i}"][0]  # (width, 4, n)
         conv = (
             np.stack(
