@@ -22,6 +22,10 @@ RUNS = {
         "LNLP_NB_GENERAL_DIR": str(DATA / "wikitext-2"),
         "LNLP_NB_IMDB_DIR": str(DATA / "imdb"),
     },
+    "elmo_trec": {
+        "LNLP_NB_TREC_DIR": str(DATA / "trec"),
+        "LNLP_NB_ELMO_WEIGHTS": str(HERE.parent / "runs/elmo/bilm_imdb/version_0/pretrained"),
+    },
 }
 
 

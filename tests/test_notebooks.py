@@ -116,3 +116,32 @@ def test_ulmfit_notebook_runs_on_tiny_data(tmp_path):
         "model.safetensors",
     ):
         assert expected in outputs
+
+
+@pytest.mark.integration
+def test_elmo_trec_notebook_runs_on_tiny_data(tmp_path):
+    from tests.data import corpus_fixtures as fx
+
+    fx.write_trec(tmp_path / "trec")
+    notebook = _run(
+        "elmo_trec.ipynb",
+        tmp_path,
+        {
+            "LNLP_NB_TREC_DIR": str(tmp_path / "trec"),
+            "LNLP_NB_EPOCHS": "2",
+            "LNLP_NB_WORK_DIR": str(tmp_path / "w"),
+        },
+    )
+    outputs = "".join(o.get("text", "") for cell in notebook.cells for o in cell.get("outputs", []))
+    assert "identical: True" in outputs and "ELMo:   test accuracy" in outputs
+    assert "misses" in outputs and "random: test accuracy" in outputs
+
+
+@pytest.mark.slow
+def test_elmo_trec_notebook_on_trec(tmp_path):
+    data = shared_corpus("trec")
+    _run(
+        "elmo_trec.ipynb",
+        tmp_path,
+        {"LNLP_NB_TREC_DIR": str(data), "LNLP_NB_EPOCHS": "2", "LNLP_NB_WORK_DIR": str(tmp_path)},
+    )

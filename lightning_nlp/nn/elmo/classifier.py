@@ -61,6 +61,9 @@ class ElmoClassifier(RNNClassifier):
         )  # fmt: skip
         self.elmo = elmo
         self.init_args = init_args
+        self._spelled = (
+            False  # char_table checked once: all zeros means set_vocabulary was not called
+        )
         self.register_buffer(
             "char_table", torch.zeros(vocab_size, MAX_WORD_LENGTH, dtype=torch.int16)
         )
@@ -75,7 +78,8 @@ class ElmoClassifier(RNNClassifier):
 
     def embed(self, tokens: Tensor) -> Tensor:
         """tokens: (B, T) word ids -> one ELMo mixture (B, T, 2P)."""
-        if not self.char_table.any():
+        if not self._spelled and not self.char_table.any():  # checked until it is set
             raise RuntimeError("ElmoClassifier: call set_vocabulary(itos) before using it")
+        self._spelled = True
         chars = self.char_table[tokens].long()  # (B, T, 50)
         return self.elmo(chars).representations[0]

@@ -38,14 +38,20 @@ class WeightsFingerprint:
 
 
 class LayerCache:
-    """Sentence layers (L, n, D) as float32 `.npy` files under `folder/<weights>/`.
+    """Sentence layers (L, n, D) as float32 `.npy` files under `folder/<weights>/`, and the
+    ones read or written in this process kept in memory (up to `memory_mb`), so that epochs
+    after the first touch neither the biLM nor the disk.
 
     Args:
         folder: where the files live; created when needed.
+        memory_mb: at most this much is kept in memory; past it, reads go to disk.
     """
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, memory_mb: float = 4096) -> None:
         self.folder = Path(folder)
+        self.memory_limit = memory_mb * 2**20
+        self.memory_used = 0
+        self._memory: dict[str, np.ndarray] = {}
         self.hits = self.misses = 0
 
     def layers(
@@ -57,28 +63,47 @@ class LayerCache:
     ) -> Tensor:
         """chars: (B, T, 50); lengths: (B,). Returns (L, B, T, D), zero past each length;
         `compute(chars)` gives the layers of the sentences not cached yet, in one batch."""
-        keys = [_key(weights, chars[b, : int(n)]) for b, n in enumerate(lengths)]
-        paths = [self.folder / weights / key[:2] / f"{key}.npy" for key in keys]
-        found = [np.load(p) if p.is_file() else None for p in paths]
+        spelled = chars.to(torch.int16).cpu().numpy()  # (B, T, 50)
+        sizes = lengths.tolist()
+        keys = [_key(weights, spelled[b, :n]) for b, n in enumerate(sizes)]
+        found = [self._read(weights, key) for key in keys]
         missing = [b for b, value in enumerate(found) if value is None]
         self.hits += len(keys) - len(missing)
         self.misses += len(missing)
         if missing:
-            longest = int(lengths[missing].max())
+            longest = max(sizes[b] for b in missing)
             computed = compute(chars[missing, :longest]).detach().float().cpu()  # (L, M, T', D)
             for row, b in enumerate(missing):
-                found[b] = computed[:, row, : int(lengths[b])].numpy()
-                _save(paths[b], found[b])
+                found[b] = computed[:, row, : sizes[b]].numpy().copy()
+                _save(self._path(weights, keys[b]), found[b])
+                self._remember(keys[b], found[b])
         num_layers, dim = found[0].shape[0], found[0].shape[2]
         out = torch.zeros(num_layers, len(keys), chars.shape[1], dim)
         for b, value in enumerate(found):
             out[:, b, : value.shape[1]] = torch.from_numpy(value)
         return out.to(chars.device)
 
+    def _path(self, weights: str, key: str) -> Path:
+        return self.folder / weights / key[:2] / f"{key}.npy"
 
-def _key(weights: str, chars: Tensor) -> str:
-    raw = chars.to(torch.int16).cpu().numpy().tobytes()
-    return hashlib.sha256(weights.encode() + b"|" + raw).hexdigest()[:32]
+    def _read(self, weights: str, key: str) -> np.ndarray | None:
+        value = self._memory.get(key)
+        if value is None:
+            path = self._path(weights, key)
+            if path.is_file():
+                value = np.load(path)
+                self._remember(key, value)
+        return value
+
+    def _remember(self, key: str, value: np.ndarray) -> None:
+        if self.memory_used + value.nbytes <= self.memory_limit:
+            self._memory[key] = value
+            self.memory_used += value.nbytes
+
+
+def _key(weights: str, spelled: np.ndarray) -> str:
+    """The weights' fingerprint and one sentence's (n, 50) char ids, hashed."""
+    return hashlib.sha256(weights.encode() + b"|" + spelled.tobytes()).hexdigest()[:32]
 
 
 def _save(path: Path, value: np.ndarray) -> None:
