@@ -63,6 +63,10 @@ class ClassificationDataModule(pl.LightningDataModule):
         backwards: each document read right to left (for a backward ULMFiT classifier).
         train_size: train on a stratified sample of this many labelled documents (few-label
             experiments); validation is held out before sampling.
+        eval_words_in_vocab: also give ids to the validation and test words that training
+            lacks, after the training vocabulary (whose ids do not change). For character-level
+            embedders (ELMo), which read a word's spelling and need no trained row for it;
+            an embedding table would only have untrained rows for them.
     """
 
     def __init__(
@@ -82,6 +86,7 @@ class ClassificationDataModule(pl.LightningDataModule):
         predict_file: str | None = None,
         backwards: bool = False,
         train_size: int | None = None,
+        eval_words_in_vocab: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -114,7 +119,19 @@ class ClassificationDataModule(pl.LightningDataModule):
                 self._vocab = Vocab.build(
                     counts, max_size=self.hparams.max_vocab, min_freq=self.hparams.min_freq
                 )
+                if self.hparams.eval_words_in_vocab:
+                    self._vocab = self._with_eval_words(self._vocab)
         return self._vocab
+
+    def _with_eval_words(self, vocab: Vocab) -> Vocab:
+        """`vocab`, then the validation and test words it lacks, sorted."""
+        extra: set[str] = set()
+        for split in ("valid", "test"):
+            try:
+                extra.update(self._table(split).types)
+            except CorpusError:  # a corpus without this split
+                continue
+        return Vocab(vocab.itos + sorted(extra.difference(vocab.itos)))
 
     @property
     def vocab_size(self) -> int:

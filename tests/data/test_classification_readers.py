@@ -188,3 +188,19 @@ def test_split_seed_picks_validation_and_order_seed_only_the_batch_order(tmp_pat
     monkeypatch.setenv("PL_GLOBAL_SEED", "1")
     follows_one = first_epoch(dm(split_seed=0))
     assert follows_zero == first_epoch(base) and follows_one == first_epoch(reordered)
+
+
+def test_eval_words_in_vocab_appends_test_only_words(tmp_path):
+    from lightning_nlp.data.trec import TRECDataModule
+
+    (tmp_path / "train_5500.label").write_text(
+        "".join(f"NUM:dist How far is {w} ?\nLOC:city Where is {w} ?\n" for w in "abcdef")
+    )
+    (tmp_path / "TREC_10.label").write_text("NUM:dist How far is Zanzibar ?\n")
+    plain = TRECDataModule(str(tmp_path), cache_dir=str(tmp_path / "c"))
+    spelled = TRECDataModule(str(tmp_path), cache_dir=str(tmp_path / "c"), eval_words_in_vocab=True)
+    assert "Zanzibar" not in plain.vocab and "Zanzibar" in spelled.vocab
+    assert spelled.vocab.itos[: len(plain.vocab)] == plain.vocab.itos  # training ids unchanged
+    test_doc = spelled.split("test").documents[0]
+    assert spelled.vocab.unk_id not in test_doc
+    assert plain.vocab.unk_id in plain.split("test").documents[0]
