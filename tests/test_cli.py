@@ -84,8 +84,23 @@ def _config_data(config: Path, tmp_path: Path, tiny_corpus: Path) -> list[str]:
     }
     if config.stem.startswith("embedded"):
         return ["--data.num_docs", "200"]
+    if config.stem.startswith("bilm_imdb"):
+        return ["--data.data_dir", str(fx.write_imdb_tar(tmp_path / "data"))]
     writer = writers[config.stem.split("_")[0]]
-    return ["--data.data_dir", str(writer(tmp_path / "data"))]
+    args = ["--data.data_dir", str(writer(tmp_path / "data"))]
+    if "elmo_weights" in config.read_text():
+        args += ["--model.init_args.network.init_args.elmo_weights", str(_tiny_bilm(tmp_path))]
+    return args
+
+
+def _tiny_bilm(tmp_path: Path) -> Path:
+    """A model folder of a tiny, untrained biLM (for the ELMo classifier configs)."""
+    from lightning_nlp.data.vocab import SPECIALS, Vocab
+    from lightning_nlp.nn.elmo.language_model import BiLMLanguageModel
+    from lightning_nlp.pretrained import save_pretrained
+
+    network = BiLMLanguageModel(4, [[1, 4]], projection_dim=4, cell_dim=8)
+    return save_pretrained(tmp_path / "bilm", network, Vocab(list(SPECIALS)), "whitespace")
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: str(p.relative_to(ROOT / "configs")))
