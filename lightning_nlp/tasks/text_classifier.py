@@ -94,7 +94,14 @@ class TextClassifierTask(Task):
         if self.hparams.pretrained and not self._pretrained_loaded:
             self.load_pretrained(self.hparams.pretrained, self.trainer.datamodule)
         if hasattr(self.network, "set_vocabulary"):  # a character-level embedder (ELMo)
-            self.network.set_vocabulary(self.trainer.datamodule.vocab.itos)
+            datamodule = self.trainer.datamodule
+            self.network.set_vocabulary(datamodule.vocab.itos)
+            if not datamodule.hparams.get("eval_words_in_vocab", False):
+                log.warning(
+                    "validation/test words that training lacks reach %s as '<unk>': pass "
+                    "--data.eval_words_in_vocab true to keep their spelling",
+                    type(self.network).__name__,
+                )
 
     def load_vectors(self, datamodule: Any) -> None:
         """Copies pretrained vectors for the data module's vocabulary into the embedding."""

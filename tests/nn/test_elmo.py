@@ -311,3 +311,48 @@ def test_cache_returns_what_the_model_computes_and_follows_the_weights(tmp_path)
     changed, _ = elmo.layers(chars)
     assert elmo.cache.misses == 4
     assert torch.equal(changed, elmo._compute(chars)) and not torch.equal(changed, first)
+
+
+def test_frozen_bilm_stays_in_eval_mode_while_training():
+    torch.manual_seed(0)
+    elmo = Elmo(BiLM(FILTERS, char_dim=4, projection_dim=6, cell_dim=8, dropout=0.5), dropout=0.0)
+    elmo.train()
+    assert elmo.training and not elmo.bilm.training
+    chars = batch_char_ids([["the", "cat"]])
+    torch.testing.assert_close(elmo(chars).representations[0], elmo(chars).representations[0])
+
+
+def test_cache_computes_a_repeated_sentence_once_and_respects_its_memory_limit(tmp_path):
+    elmo = Elmo(small_bilm(), dropout=0.0, cache_dir=tmp_path)
+    chars = batch_char_ids([["the", "cat"], ["a"], ["the", "cat"]])
+    layers, _ = elmo.layers(chars)
+    assert (elmo.cache.hits, elmo.cache.misses) == (1, 2)
+    torch.testing.assert_close(layers[:, 0], layers[:, 2])
+    assert elmo.cache.memory_used == sum(v.nbytes for v in elmo.cache._memory.values())
+    tight = Elmo(small_bilm(), dropout=0.0, cache_dir=tmp_path)
+    tight.cache.memory_limit = elmo.cache.memory_used - 1  # room for one of the two
+    tight.layers(chars)
+    assert len(tight.cache._memory) == 1 and tight.cache.hits == 3  # read from disk
+
+
+def test_elmo_classifier_spells_its_vocabulary(tmp_path):
+    from lightning_nlp.data.vocab import SPECIALS, Vocab
+    from lightning_nlp.nn.elmo.classifier import ElmoClassifier
+    from lightning_nlp.pretrained import save_pretrained
+
+    network = BiLMLanguageModel(4, FILTERS, char_dim=4, projection_dim=6, cell_dim=8)
+    folder = save_pretrained(tmp_path / "bilm", network, Vocab(list(SPECIALS)), "whitespace")
+    itos = [*SPECIALS, "cat", "dog"]
+    classifier = ElmoClassifier(len(itos), 3, str(folder), hidden_dim=5, head_hidden_dim=0).eval()
+    tokens, lengths = torch.tensor([[4, 5, 0]]), torch.tensor([2])
+    with pytest.raises(RuntimeError, match="set_vocabulary"):
+        classifier(tokens, lengths)
+    with pytest.raises(ValueError, match="3 words for a table of 6"):
+        classifier.set_vocabulary(itos[:3])
+    classifier.set_vocabulary(itos)
+    assert (classifier.char_table[0] == 0).all()  # <pad> is no token
+    assert classifier.char_table[4].tolist() == token_char_ids(["cat"])[0].tolist()
+    # rebuilt from its own init_args (as from a checkpoint) without the biLM's folder
+    rebuilt = ElmoClassifier(**{**classifier.init_args, "elmo_weights": "gone"}).eval()
+    rebuilt.load_state_dict(classifier.state_dict())
+    torch.testing.assert_close(rebuilt(tokens, lengths), classifier(tokens, lengths))

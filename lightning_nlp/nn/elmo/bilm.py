@@ -107,8 +107,10 @@ class BiLM(nn.Module):
     def _run(self, stack: nn.ModuleList, x: Tensor, lengths: Tensor, name: str) -> list[Tensor]:
         """Each layer's outputs (B, T, P), bottom to top."""
         carried = self._states.get(name) if self.stateful else None
-        if carried is not None and carried[0][0].shape[0] != x.shape[0]:
-            carried = None  # a batch of another size starts afresh
+        if carried is not None and (
+            carried[0][0].shape[0] != x.shape[0] or carried[0][0].device != x.device
+        ):
+            carried = None  # a batch of another size (or device) starts afresh
         outputs, states = [], []
         for index, layer in enumerate(stack):
             state = None if carried is None else carried[index]

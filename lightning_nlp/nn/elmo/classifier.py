@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from lightning_nlp.data.characters import MAX_WORD_LENGTH, token_char_ids
+from lightning_nlp.nn.elmo.bilm import BiLM
 from lightning_nlp.nn.elmo.elmo import Elmo
 from lightning_nlp.nn.elmo.published import load_bilm
 from lightning_nlp.nn.init_args import init_arguments
@@ -27,6 +29,9 @@ class ElmoClassifier(RNNClassifier):
         elmo_dropout: on the ELMo mixture.  layer_norm: see `ScalarMix`.
         freeze_elmo: keep the biLM fixed (the paper's setting).
         cache_dir: on-disk cache of the frozen biLM's layers (see `LayerCache`).
+        bilm: the biLM's architecture (`BiLM` arguments): built untrained instead of loading
+            `elmo_weights`. Recorded by the network itself, so that a checkpoint, which holds
+            the biLM's weights, is rebuilt without the weights files.
         other arguments: see `RNNClassifier`.
     """
 
@@ -47,9 +52,12 @@ class ElmoClassifier(RNNClassifier):
         freeze_elmo: bool = True,
         cache_dir: str | None = None,
         pad_id: int = 0,
+        bilm: dict[str, Any] | None = None,
     ) -> None:
         init_args = init_arguments(locals())
-        elmo = Elmo(load_bilm(elmo_weights), 1, elmo_dropout, layer_norm, freeze_elmo, cache_dir)
+        bilm_module = BiLM(**bilm) if bilm is not None else load_bilm(elmo_weights)
+        init_args["bilm"] = bilm_module.init_args
+        elmo = Elmo(bilm_module, 1, elmo_dropout, layer_norm, freeze_elmo, cache_dir)
         super().__init__(
             vocab_size, 1, hidden_dim, num_classes, cell, num_layers, bidirectional, pooling,
             dropout, head_hidden_dim, pad_id,

@@ -52,15 +52,19 @@ class Elmo(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.freeze = freeze
         self.bilm.requires_grad_(not freeze)
-        self.cache = LayerCache(cache_dir) if cache_dir and freeze else None
         self._fingerprint = WeightsFingerprint()
+        self.cache = LayerCache(cache_dir) if cache_dir and freeze else None
         self.output_dim = bilm.output_dim
         self.train(self.training)
 
     def train(self, mode: bool = True) -> Elmo:
+        """Also: a frozen biLM stays in eval mode; the carried state (stateful mode) and the
+        weights' fingerprint (cache) start afresh."""
         super().train(mode)
         if self.freeze:
             self.bilm.eval()
+        self.bilm.reset_states()
+        self._fingerprint.reset()
         return self
 
     def layers(self, chars: Tensor) -> tuple[Tensor, Tensor]:
@@ -68,7 +72,11 @@ class Elmo(nn.Module):
         lengths = (chars[..., 0] > 0).sum(dim=1)  # (B,)
         mask = lengths_to_mask(lengths, chars.shape[1])  # (B, T)
         if self.cache is not None and not self.bilm.stateful:
-            weights = self._fingerprint(self.bilm)
+            device = chars.device.type
+            precision = (
+                torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else ""
+            )
+            weights = f"{self._fingerprint(self.bilm)}{precision}".replace("torch.", "-")
             return self.cache.layers(weights, chars, lengths, self._compute), mask
         return self._compute(chars), mask
 

@@ -18,18 +18,23 @@ from torch import Tensor, nn
 
 
 class WeightsFingerprint:
-    """A hash of a module's parameters and buffers, recomputed only when one of them changed
-    (a new tensor, or an in-place update, which bumps the tensor's version counter)."""
+    """A hash of a module's arguments (`init_args`), parameters and buffers. It is recomputed
+    when a tensor is replaced or updated in place (its version counter moves) and after
+    `reset()`; an edit through `.data` moves no counter and is seen only after `reset()`,
+    which `Elmo` calls at every train/eval switch (each epoch and validation)."""
 
     def __init__(self) -> None:
         self._seen: tuple | None = None
         self._digest = ""
 
+    def reset(self) -> None:
+        self._seen = None
+
     def __call__(self, module: nn.Module) -> str:
         tensors = list(module.state_dict(keep_vars=True).items())
         seen = tuple((name, t.data_ptr(), t._version, t.dtype) for name, t in tensors)
         if seen != self._seen:
-            digest = hashlib.sha256()
+            digest = hashlib.sha256(repr(getattr(module, "init_args", None)).encode())
             for name, tensor in tensors:
                 digest.update(name.encode())
                 digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy())
@@ -67,16 +72,19 @@ class LayerCache:
         sizes = lengths.tolist()
         keys = [_key(weights, spelled[b, :n]) for b, n in enumerate(sizes)]
         found = [self._read(weights, key) for key in keys]
-        missing = [b for b, value in enumerate(found) if value is None]
+        firsts = {keys[b]: b for b in reversed(range(len(keys))) if found[b] is None}
+        missing = sorted(firsts.values())  # each distinct missing sentence once
         self.hits += len(keys) - len(missing)
         self.misses += len(missing)
         if missing:
             longest = max(sizes[b] for b in missing)
             computed = compute(chars[missing, :longest]).detach().float().cpu()  # (L, M, T', D)
             for row, b in enumerate(missing):
-                found[b] = computed[:, row, : sizes[b]].numpy().copy()
-                _save(self._path(weights, keys[b]), found[b])
-                self._remember(keys[b], found[b])
+                value = computed[:, row, : sizes[b]].numpy().copy()
+                _save(self._path(weights, keys[b]), value)
+                self._remember(keys[b], value)
+                firsts[keys[b]] = value
+            found = [firsts[k] if v is None else v for k, v in zip(keys, found)]
         num_layers, dim = found[0].shape[0], found[0].shape[2]
         out = torch.zeros(num_layers, len(keys), chars.shape[1], dim)
         for b, value in enumerate(found):
@@ -96,7 +104,7 @@ class LayerCache:
         return value
 
     def _remember(self, key: str, value: np.ndarray) -> None:
-        if self.memory_used + value.nbytes <= self.memory_limit:
+        if key not in self._memory and self.memory_used + value.nbytes <= self.memory_limit:
             self._memory[key] = value
             self.memory_used += value.nbytes
 
