@@ -356,3 +356,19 @@ def test_elmo_classifier_spells_its_vocabulary(tmp_path):
     rebuilt = ElmoClassifier(**{**classifier.init_args, "elmo_weights": "gone"}).eval()
     rebuilt.load_state_dict(classifier.state_dict())
     torch.testing.assert_close(rebuilt(tokens, lengths), classifier(tokens, lengths))
+
+
+def test_elmo_classifier_with_a_word_embedding_beside_elmo(tmp_path):
+    from lightning_nlp.data.vocab import SPECIALS, Vocab
+    from lightning_nlp.nn.elmo.classifier import ElmoClassifier
+    from lightning_nlp.pretrained import save_pretrained
+
+    network = BiLMLanguageModel(4, FILTERS, char_dim=4, projection_dim=6, cell_dim=8)
+    folder = save_pretrained(tmp_path / "bilm", network, Vocab(list(SPECIALS)), "whitespace")
+    classifier = ElmoClassifier(6, 3, str(folder), embed_dim=5, hidden_dim=4).eval()
+    classifier.set_vocabulary([*SPECIALS, "cat", "dog"])
+    tokens = torch.tensor([[4, 5]])
+    embedded = classifier.embed(tokens)
+    assert embedded.shape == (1, 2, 5 + 12)
+    torch.testing.assert_close(embedded[..., :5], classifier.embedding(tokens))
+    assert classifier(tokens, torch.tensor([2])).shape == (1, 3)

@@ -17,7 +17,9 @@ from lightning_nlp.nn.text_classifiers import CellType, Pooling, RNNClassifier
 
 
 class ElmoClassifier(RNNClassifier):
-    """`RNNClassifier` whose word embeddings are one ELMo mixture (frozen biLM by default).
+    """`RNNClassifier` whose word embeddings are one ELMo mixture (frozen biLM by default),
+    alone, or with `embed_dim > 0` after a trainable word embedding, [x_k; ELMo_k], as the
+    paper adds ELMo to a task model (the embedding takes `vectors` like any other).
 
     It reads the data module's word ids, like every classifier of the project, and spells
     them out with a char-id table of the vocabulary (`set_vocabulary`, called by
@@ -26,6 +28,7 @@ class ElmoClassifier(RNNClassifier):
     Args:
         vocab_size, num_classes, pad_id: linked from the data module.
         elmo_weights: see `load_bilm` (published files, a biLM run's model folder, or a name).
+        embed_dim: width of a trainable word embedding beside ELMo; 0: ELMo alone.
         elmo_dropout: on the ELMo mixture.  layer_norm: see `ScalarMix`.
         freeze_elmo: keep the biLM fixed (the paper's setting).
         cache_dir: on-disk cache of the frozen biLM's layers (see `LayerCache`).
@@ -40,6 +43,7 @@ class ElmoClassifier(RNNClassifier):
         vocab_size: int,
         num_classes: int,
         elmo_weights: str,
+        embed_dim: int = 0,
         hidden_dim: int = 100,
         cell: CellType = "lstm",
         num_layers: int = 1,
@@ -59,19 +63,18 @@ class ElmoClassifier(RNNClassifier):
         init_args["bilm"] = bilm_module.init_args
         elmo = Elmo(bilm_module, 1, elmo_dropout, layer_norm, freeze_elmo, cache_dir)
         super().__init__(
-            vocab_size, 1, hidden_dim, num_classes, cell, num_layers, bidirectional, pooling,
-            dropout, head_hidden_dim, pad_id,
+            vocab_size, max(embed_dim, 1), hidden_dim, num_classes, cell, num_layers,
+            bidirectional, pooling, dropout, head_hidden_dim, pad_id,
         )  # fmt: skip
-        del self.embedding
+        if not embed_dim:
+            del self.embedding
         self.rnn = type(self.rnn)(
-            elmo.output_dim, hidden_dim, num_layers=num_layers, bidirectional=bidirectional,
+            embed_dim + elmo.output_dim, hidden_dim, num_layers=num_layers, bidirectional=bidirectional,
             batch_first=True, dropout=dropout if num_layers > 1 else 0.0,
         )  # fmt: skip
         self.elmo = elmo
         self.init_args = init_args
-        self._spelled = (
-            False  # char_table checked once: all zeros means set_vocabulary was not called
-        )
+        self._spelled = False  # char_table checked once: zeros mean no set_vocabulary
         self.register_buffer(
             "char_table", torch.zeros(vocab_size, MAX_WORD_LENGTH, dtype=torch.int16)
         )
@@ -85,9 +88,12 @@ class ElmoClassifier(RNNClassifier):
         self.char_table.copy_(table)
 
     def embed(self, tokens: Tensor) -> Tensor:
-        """tokens: (B, T) word ids -> one ELMo mixture (B, T, 2P)."""
+        """tokens: (B, T) word ids -> [word embedding;] one ELMo mixture (B, T, E + 2P)."""
         if not self._spelled and not self.char_table.any():  # checked until it is set
             raise RuntimeError("ElmoClassifier: call set_vocabulary(itos) before using it")
         self._spelled = True
         chars = self.char_table[tokens].long()  # (B, T, 50)
-        return self.elmo(chars).representations[0]
+        mixed = self.elmo(chars).representations[0]  # (B, T, 2P)
+        if not hasattr(self, "embedding"):
+            return mixed
+        return torch.cat([super().embed(tokens), mixed], dim=-1)  # (B, T, E + 2P)
