@@ -27,6 +27,7 @@ from lightning_nlp.checkpoints import (
 )
 from lightning_nlp.data.io import CorpusError
 from lightning_nlp.loggers import RUN_DIR_ENV, default_logger_config, new_run_dir
+from lightning_nlp.precision import PrecisionError
 
 PROGRESS_BAR = "lightning_nlp.callbacks.progress.LogFriendlyProgressBar"
 FILE_LOGGERS = ("CSVLogger", "TensorBoardLogger")  # loggers that add name/version subfolders
@@ -34,6 +35,7 @@ EXTRA_COMMANDS = {
     "generate": "sample or beam-search text from a language-model checkpoint",
     "train-vectors": "train word2vec/fastText vectors with gensim on a corpus's training texts",
     "baseline": "mean word vector + logistic regression on a classification corpus",
+    "bf16": "whether this machine runs bf16 mixed precision fast (AMX / AVX-512 BF16 / GPU)",
     "ulmfit": "ULMFiT's stages (LM, fine-tuning, classifier) and a classifier from scratch",
     "convert": "turn fastai's published AWD-LSTM weights into a model folder",
     "ensemble": "average the probabilities of prediction files (forward + backward)",
@@ -194,6 +196,10 @@ def _extra_command(name: str) -> Callable[[list[str]], Any]:
         from lightning_nlp.convert import convert_cli
 
         return convert_cli
+    if name == "bf16":
+        from lightning_nlp.precision import bf16_command
+
+        return bf16_command
     from lightning_nlp.commands import baseline_command, train_vectors_command
 
     return train_vectors_command if name == "train-vectors" else baseline_command
@@ -207,7 +213,7 @@ def main(args: list[str] | None = None) -> None:
             _extra_command(argv[0])(argv[1:])
         else:
             run_cli(args)  # None: LightningCLI reads sys.argv itself
-    except (CorpusError, CheckpointError, FileNotFoundError) as error:
+    except (CorpusError, CheckpointError, PrecisionError, FileNotFoundError) as error:
         print(f"lightning-nlp: error: {error}", file=sys.stderr)  # noqa: T201
         sys.exit(2)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from jsonargparse import ActionConfigFile, ArgumentParser
@@ -20,6 +20,7 @@ from lightning_nlp.config_sections import IGNORED_SECTIONS
 from lightning_nlp.data.tokenize import TokenizerName, get_tokenizer
 from lightning_nlp.data.vocab import EOS, Vocab
 from lightning_nlp.nn.generation import beam_search, sample
+from lightning_nlp.precision import check_bf16
 from lightning_nlp.tasks.language_model import LanguageModelTask
 
 
@@ -86,6 +87,7 @@ def generate(
     length_penalty: float = 1.0,
     num_samples: int = 1,
     seed: int = 0,
+    precision: Literal["32-true", "bf16-mixed"] = "32-true",
 ) -> list[str]:
     """Continues `prompt` with text from the model at `ckpt_path`.
 
@@ -99,22 +101,26 @@ def generate(
         length_penalty: beam score is log p / length ** length_penalty.
         num_samples: how many continuations to sample.
         seed: sampling seed; the same seed gives the same text.
+        precision: "bf16-mixed" runs the model under bf16 autocast (CPUs with AMX or
+            AVX-512 BF16; refused elsewhere, see `lightning-nlp bf16`).
     """
     task, vocab, data_state = load_language_model(ckpt_path)
-    return generate_text(
-        task.network,
-        vocab,
-        data_state["tokenizer"],
-        prompt,
-        max_tokens,
-        temperature,
-        top_k,
-        beam_size,
-        length_penalty,
-        num_samples,
-        seed,
-        bool(data_state.get("backwards")),
-    )
+    check_bf16(precision, "cpu")
+    with torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16-mixed"):
+        return generate_text(
+            task.network,
+            vocab,
+            data_state["tokenizer"],
+            prompt,
+            max_tokens,
+            temperature,
+            top_k,
+            beam_size,
+            length_penalty,
+            num_samples,
+            seed,
+            bool(data_state.get("backwards")),
+        )
 
 
 def generate_cli(args: list[str]) -> None:

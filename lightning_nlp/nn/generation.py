@@ -29,7 +29,7 @@ def sample(
     logits, hidden = model(prompt[None])[:2]  # (1, T, V)
     generated: list[int] = []
     for _ in range(max_tokens):
-        next_logits = logits[0, -1]  # (V,)
+        next_logits = logits[0, -1].float()  # (V,); fp32 also under bf16 autocast
         if temperature <= 0:
             token = int(next_logits.argmax())
         else:
@@ -63,7 +63,7 @@ def beam_search(
     if prompt.numel() == 0:
         raise ValueError("prompt must hold at least one token id")
     logits, hidden = model(prompt[None])[:2]  # (1, T, V)
-    log_probs = logits[:, -1].log_softmax(-1)  # (1, V)
+    log_probs = logits[:, -1].float().log_softmax(-1)  # (1, V)
     vocab_size = log_probs.shape[-1]
     scores = log_probs.new_zeros(1)  # (K,)
     sequences = prompt.new_empty(1, 0)  # (K, 0)
@@ -86,7 +86,7 @@ def beam_search(
         if step == max_tokens:
             break
         logits, hidden = model(tokens[:, None], hidden)[:2]  # (K, 1, V)
-        log_probs = logits[:, -1].log_softmax(-1)  # (K, V)
+        log_probs = logits[:, -1].float().log_softmax(-1)  # (K, V)
     length = sequences.shape[1]
     finished += [
         (float(score) / max(length, 1) ** length_penalty, seq)

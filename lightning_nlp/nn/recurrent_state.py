@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import torch
 from torch import Tensor
 from torch.utils._pytree import tree_leaves, tree_map
 
@@ -21,9 +22,18 @@ class LMOutput(NamedTuple):
     dropped: Tensor | None = None  # (B, T, E) the same after output dropout (for AR)
 
 
-def detach_state(state: State) -> State:
-    """The same state cut from the graph, so gradients stop at the window edge."""
-    return tree_map(lambda t: t.detach() if isinstance(t, Tensor) else t, state)
+def detach_state(state: State, dtype: torch.dtype | None = None) -> State:
+    """The same state cut from the graph, so gradients stop at the window edge; in `dtype`
+    when given (under bf16 autocast, LSTM kernels return bf16 states: carried in the weights'
+    dtype, every window and an fp32 evaluation see one dtype)."""
+
+    def detach(t: Any) -> Any:
+        if not isinstance(t, Tensor):
+            return t
+        t = t.detach()
+        return t.to(dtype) if dtype is not None and t.is_floating_point() else t
+
+    return tree_map(detach, state)
 
 
 def reorder_state(state: State, index: Tensor) -> State:

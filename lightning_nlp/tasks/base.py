@@ -18,6 +18,7 @@ from torch.optim.lr_scheduler import OneCycleLR, ReduceLROnPlateau
 
 from lightning_nlp.checkpoints import META_KEY, check_task, data_state, import_class, task_name
 from lightning_nlp.loggers import run_dir
+from lightning_nlp.precision import check_bf16
 from lightning_nlp.schedules import STEP_SCHEDULES
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,10 @@ class Task(pl.LightningModule):
         self.lr_scheduler = lr_scheduler
         self.lr_decay = lr_decay
         self._pretrained_loaded = False
+
+    def setup(self, stage: str) -> None:
+        """Refuses bf16 on hardware without bf16 units before any step runs."""
+        check_bf16(self.trainer.precision, self.trainer.strategy.root_device.type)
 
     pretrained_prefix = ""  # which of a model folder's weights `pretrained` loads ("": all)
 

@@ -66,6 +66,7 @@ class LanguageModelTask(Task):
         return self.network(tokens, hidden)
 
     def setup(self, stage: str) -> None:
+        super().setup(stage)
         if stage == "fit" and self.hparams.pretrained and not self._pretrained_loaded:
             self.load_pretrained(self.hparams.pretrained, self.trainer.datamodule)
 
@@ -75,8 +76,8 @@ class LanguageModelTask(Task):
         if hidden is not None and state_batch_size(hidden) != tokens.shape[0]:
             hidden = None  # a different number of rows: no state to carry
         output = self.network(tokens, hidden)  # logits (B, T, V)
-        self._hidden[stage] = detach_state(output.hidden)
-        loss = F.cross_entropy(output.logits.flatten(0, 1), targets.flatten())
+        self._hidden[stage] = detach_state(output.hidden, self.dtype)  # bf16 kernels: cast back
+        loss = F.cross_entropy(output.logits.flatten(0, 1).float(), targets.flatten())
         self.ppl[f"{stage}_ppl"].update(loss, targets.numel())
         on_step = stage == "train"
         self.log(
@@ -105,8 +106,9 @@ class LanguageModelTask(Task):
                 f"ar_alpha/tar_beta need a network that returns its raw and dropped outputs; "
                 f"{type(self.network).__name__} does not"
             )
-        ar = output.dropped.pow(2).mean()
-        tar = (output.raw[:, 1:] - output.raw[:, :-1]).pow(2).mean()
+        dropped, raw = output.dropped.float(), output.raw.float()
+        ar = dropped.pow(2).mean()
+        tar = (raw[:, 1:] - raw[:, :-1]).pow(2).mean()
         return hp.ar_alpha * ar + hp.tar_beta * tar
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:

@@ -87,6 +87,7 @@ class TextClassifierTask(Task):
         return self.network(tokens, lengths)
 
     def setup(self, stage: str) -> None:
+        super().setup(stage)
         if stage != "fit":
             return
         if self.hparams.vectors and not self.embedding_coverage:
@@ -124,7 +125,7 @@ class TextClassifierTask(Task):
             )
 
     def _step(self, batch: TextBatch, stage: str) -> Tensor:
-        logits = self.network(batch.tokens, batch.lengths)  # (B, C)
+        logits = self.network(batch.tokens, batch.lengths).float()  # (B, C); fp32 under bf16
         loss = F.cross_entropy(logits, batch.labels)
         predictions = logits.argmax(-1)  # (B,)
         metrics = self.metrics[f"{stage}_metrics"]
@@ -168,7 +169,7 @@ class TextClassifierTask(Task):
         return self._step(batch, "test")
 
     def predict_step(self, batch: TextBatch, batch_idx: int) -> dict[str, Tensor]:
-        probs = self.network(batch.tokens, batch.lengths).softmax(-1)  # (B, C)
+        probs = self.network(batch.tokens, batch.lengths).float().softmax(-1)  # (B, C)
         return {"index": batch.index, "probs": probs}
 
     def on_test_epoch_end(self) -> None:

@@ -130,6 +130,7 @@ class AWDLSTMClassifier(nn.Module):
             with torch.set_grad_enabled(with_grad and torch.is_grad_enabled()):
                 output, state = self.encoder(tokens[:active, start:end], state, weights)
             output = _grow_rows(output.transpose(0, 1), batch).transpose(0, 1)  # (B, t, E)
+            output = output.float()  # pooled in fp32: a bf16 sum over a long document drifts
             if last is None:
                 last = output.new_zeros(size)
                 running_max = output.new_full(size, float("-inf"))

@@ -118,7 +118,8 @@ class BiLM(nn.Module):
             if self.residual and index > 0:
                 out = out + x
             outputs.append(out)
-            states.append(tuple(s.detach() for s in final))
+            dtype = next(layer.parameters()).dtype  # bf16 autocast: carried as the weights
+            states.append(tuple(s.detach().to(dtype) for s in final))
             x = out
         if self.stateful:
             self._states[name] = states

@@ -86,5 +86,5 @@ class BiLMLanguageModel(nn.Module):
     def _nll(self, hidden: Tensor, targets: Tensor) -> Tensor:
         """hidden: (N, P); targets: (N,). Mean negative log-likelihood."""
         if isinstance(self.softmax, nn.AdaptiveLogSoftmaxWithLoss):
-            return self.softmax(hidden, targets).loss
-        return F.cross_entropy(self.softmax(hidden), targets)
+            return self.softmax(hidden, targets).loss.float()
+        return F.cross_entropy(self.softmax(hidden).float(), targets)  # fp32 under bf16 too
