@@ -7,9 +7,12 @@ drop 0.5 included), AR/TAR and the length-scaled learning rate, as `fit` would. 
 and clipping at 0.25; rounds alternate so that changes in machine load hit both. With
 `--fastai-python`, an interpreter with fastai 2.8 installed, fastai's `language_model_learner`
 with the same shapes, weight drop 0.5, its own AR/TAR callbacks, SGD and clipping at 0.25 is
-timed too through `Learner.fit` (`fastai_ratio`: ours over fastai's). Last line: one JSON object.
+timed too through `Learner.fit` (`fastai_ratio`: ours over fastai's). With `--bf16 auto` (the
+default) ours is also timed in bf16-mixed where the CPU has bf16 units (`bf16_floor_ratio`: ours
+in bf16 over the fp32 floor); the CPU's support is printed. Last line: one JSON object.
 
     python benchmarks/awd_lstm_throughput.py [--steps 8] [--rounds 2] [--fastai-python PATH]
+        [--bf16 auto|on|off]
 """
 
 from __future__ import annotations
@@ -21,7 +24,13 @@ import sys
 import textwrap
 
 import torch
-from lm_timing import bare_loop_tokens_per_s, random_loader, trainer_tokens_per_s
+from lm_timing import (
+    bare_loop_tokens_per_s,
+    bf16_columns_wanted,
+    bf16_fields,
+    random_loader,
+    trainer_tokens_per_s,
+)
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -60,13 +69,13 @@ def floor(steps: int) -> float:
     return bare_loop_tokens_per_s(model, optimizer, _loader(steps), WARMUP)
 
 
-def ours(steps: int) -> float:
+def ours(steps: int, precision: str = "32-true") -> float:
     torch.manual_seed(0)
     network = AWDLSTMLanguageModel(VOCAB, EMBED, HIDDEN, LAYERS)  # the paper's dropouts
     task = LanguageModelTask(
         network, ar_alpha=2.0, tar_beta=1.0, optimizer=lambda p: torch.optim.SGD(p, lr=1.0)
     )
-    return trainer_tokens_per_s(task, _loader(steps), WARMUP, progress_bar=False)
+    return trainer_tokens_per_s(task, _loader(steps), WARMUP, False, precision)
 
 
 def _loader(steps: int) -> DataLoader:
@@ -127,15 +136,21 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8, help="timed steps per measurement")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--fastai-python", help="a Python interpreter with fastai installed")
+    parser.add_argument("--bf16", choices=["auto", "on", "off"], default="auto",
+                        help="time ours in bf16-mixed too (auto: where the CPU has bf16 units)")  # fmt: skip
     args = parser.parse_args()
-    floors, oursl, fastais = [], [], []
+    with_bf16 = bf16_columns_wanted(args.bf16)
+    floors, oursl, fastais, bf16 = [], [], [], []
     for round_ in range(args.rounds):
         floors.append(floor(args.steps))
         oursl.append(ours(args.steps))
+        if with_bf16:
+            bf16.append(ours(args.steps, "bf16-mixed"))
         if args.fastai_python:
             fastais.append(fastai(args.fastai_python, args.steps))
         print(
-            f"round {round_}: floor {floors[-1]:.0f} tok/s, ours {oursl[-1]:.0f} tok/s",
+            f"round {round_}: floor {floors[-1]:.0f} tok/s, ours {oursl[-1]:.0f} tok/s"
+            + (f", ours bf16-mixed {bf16[-1]:.0f} tok/s" if bf16 else ""),
             file=sys.stderr,
         )
     result = {
@@ -153,6 +168,10 @@ def main() -> None:
         "floor_ratio": round(max(oursl) / max(floors), 3),
         "fastai_tokens_per_s": round(max(fastais)) if fastais else None,
         "fastai_ratio": round(max(oursl) / max(fastais), 3) if fastais else None,
+        "awd_lstm_bf16_tokens_per_s": round(max(bf16)) if bf16 else None,
+        "bf16_floor_ratio": round(max(bf16) / max(floors), 3) if bf16 else None,
+        "bf16_fastai_ratio": round(max(bf16) / max(fastais), 3) if bf16 and fastais else None,
+        **bf16_fields(),
     }
     print(json.dumps(result))
 

@@ -4,7 +4,10 @@ Same model class, shapes, optimiser, clipping and hidden-state handling in both;
 runs as the CLI would (progress bar, CSV logging, metrics). Rounds alternate between the two so
 that drifts in machine load hit both. Prints one JSON object as its last line.
 
-    python benchmarks/lm_throughput.py [--steps 40] [--rounds 2] [--vocab 33278]
+With `--bf16 auto` (the default) the Trainer is also timed in bf16-mixed where the CPU has
+bf16 units (AMX or AVX-512 BF16); the CPU's support is printed and in the JSON line.
+
+    python benchmarks/lm_throughput.py [--steps 40] [--rounds 2] [--vocab 33278] [--bf16 auto]
 """
 
 from __future__ import annotations
@@ -14,7 +17,13 @@ import json
 
 import numpy as np
 import torch
-from lm_timing import bare_loop_tokens_per_s, random_loader, trainer_tokens_per_s
+from lm_timing import (
+    bare_loop_tokens_per_s,
+    bf16_columns_wanted,
+    bf16_fields,
+    random_loader,
+    trainer_tokens_per_s,
+)
 
 from lightning_nlp.nn.lstm_lm import LSTMLanguageModel
 from lightning_nlp.tasks.language_model import LanguageModelTask
@@ -31,10 +40,11 @@ def bare_loop(vocab: int, steps: int) -> float:
     )
 
 
-def trainer_loop(vocab: int, steps: int) -> float:
+def trainer_loop(vocab: int, steps: int, precision: str = "32-true") -> float:
     torch.manual_seed(0)
     task = LanguageModelTask(LSTMLanguageModel(vocab, 512, 512, 2, 0.5, True))
-    return trainer_tokens_per_s(task, random_loader(vocab, BATCH, BPTT, steps + WARMUP), WARMUP)
+    loader = random_loader(vocab, BATCH, BPTT, steps + WARMUP)
+    return trainer_tokens_per_s(task, loader, WARMUP, precision=precision)
 
 
 def main() -> None:
@@ -42,12 +52,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--vocab", type=int, default=33278, help="WikiText-2's vocabulary size")
+    parser.add_argument("--bf16", choices=["auto", "on", "off"], default="auto",
+                        help="time the Trainer in bf16-mixed too (auto: where the CPU has "
+                        "bf16 units)")  # fmt: skip
     args = parser.parse_args()
-    bare, framed = [], []
+    with_bf16 = bf16_columns_wanted(args.bf16)
+    bare, framed, bf16 = [], [], []
     for _ in range(args.rounds):
         bare.append(bare_loop(args.vocab, args.steps))
         framed.append(trainer_loop(args.vocab, args.steps))
-        print(f"bare {bare[-1]:.0f} tok/s   trainer {framed[-1]:.0f} tok/s")
+        if with_bf16:
+            bf16.append(trainer_loop(args.vocab, args.steps, "bf16-mixed"))
+        print(f"bare {bare[-1]:.0f} tok/s   trainer {framed[-1]:.0f} tok/s"
+              + (f"   trainer bf16-mixed {bf16[-1]:.0f} tok/s" if bf16 else ""))  # fmt: skip
     result = {
         "benchmark": "lm_throughput",
         "model": "LSTM 2x512 tied",
@@ -60,6 +77,10 @@ def main() -> None:
         "bare_tokens_per_s": round(float(np.median(bare)), 1),
         "trainer_tokens_per_s": round(float(np.median(framed)), 1),
         "ratio": round(float(np.median(framed) / np.median(bare)), 3),
+        "trainer_bf16_tokens_per_s": round(float(np.median(bf16)), 1) if bf16 else None,
+        "bf16_ratio": round(float(np.median(bf16) / np.median(framed)), 3) if bf16 else None,
+        "bf16_floor_ratio": round(float(np.median(bf16) / np.median(bare)), 3) if bf16 else None,
+        **bf16_fields(),
     }
     print(json.dumps(result))
 

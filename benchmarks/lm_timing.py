@@ -3,6 +3,8 @@ PyTorch training loop and the same steps through the Trainer, each timed after a
 
 from __future__ import annotations
 
+import os
+import sys
 import tempfile
 import time
 
@@ -15,6 +17,7 @@ from torch.utils.data import DataLoader
 
 from lightning_nlp.data.lm_stream import BPTTSampler, LMStream
 from lightning_nlp.nn.recurrent_state import detach_state
+from lightning_nlp.precision import EMULATE_ENV, bf16_support
 
 
 def random_loader(vocab: int, batch: int, bptt: int, windows: int) -> DataLoader:
@@ -58,12 +61,34 @@ class _Clock(pl.Callback):
         self.stop = time.perf_counter()
 
 
+def bf16_columns_wanted(mode: str) -> bool:
+    """`--bf16 auto` times bf16 only where the CPU has bf16 units; `on` always (emulated and
+    slow without them); `off` never. Prints what this CPU supports."""
+    support = bf16_support("cpu")
+    print(support.describe(), file=sys.stderr)
+    if mode == "on" and not support.supported:
+        os.environ[EMULATE_ENV] = "1"
+    return mode == "on" or (mode == "auto" and support.supported)
+
+
+def bf16_fields() -> dict[str, str | None]:
+    """The CPU's bf16 support, for a benchmark's JSON line."""
+    support = bf16_support("cpu")
+    return {"cpu": support.name, "cpu_capability": support.capability,
+            "bf16_units": support.units or None}  # fmt: skip
+
+
 def trainer_tokens_per_s(
-    task: pl.LightningModule, loader: DataLoader, warmup: int, progress_bar: bool = True
+    task: pl.LightningModule,
+    loader: DataLoader,
+    warmup: int,
+    progress_bar: bool = True,
+    precision: str = "32-true",
 ) -> float:
-    """One epoch of `loader` through the Trainer (CSV logging, clipping at 0.25);
-    tokens/s after the first `warmup` windows."""
+    """One epoch of `loader` through the Trainer (CSV logging, clipping at 0.25) at
+    `precision`; tokens/s after the first `warmup` windows."""
     clock = _Clock(warmup)
+    onednn = torch.backends.mkldnn.enabled  # emulated bf16 turns it off: back on after
     with tempfile.TemporaryDirectory() as tmp:
         trainer = pl.Trainer(
             max_epochs=1,
@@ -77,6 +102,10 @@ def trainer_tokens_per_s(
             num_sanity_val_steps=0,
             log_every_n_steps=50,
             callbacks=[clock],
+            precision=precision,
         )
-        trainer.fit(task, train_dataloaders=loader)
+        try:
+            trainer.fit(task, train_dataloaders=loader)
+        finally:
+            torch.backends.mkldnn.enabled = onednn
     return clock.tokens / (clock.stop - clock.start)

@@ -5,16 +5,20 @@ BF16 units. Without them, PyTorch's oneDNN LSTM has no bf16 kernel at all (the f
 "could not create a primitive descriptor") and bf16 matrix products are emulated: measured on
 an AVX2-only AMD EPYC, a 2x512 LSTM LM step ran ~30x slower than in fp32. Asking for bf16 there
 is therefore refused with a message, unless `LIGHTNING_NLP_EMULATE_BF16=1` asks to run it
-anyway, slowly (oneDNN is switched off so the LSTMs take PyTorch's own kernels): for checking
-numerics and for tests, never for speed.
+anyway, slowly, with the numerics of a bf16 CPU: oneDNN is switched off and the LSTM kernels
+compute in bf16 by PyTorch's own code, returning bf16 outputs and states as oneDNN does on
+AMX. For checking numerics (quality) and for tests, never for speed.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -69,13 +73,48 @@ def bf16_support(device: str = "cpu") -> Bf16Support:
     return Bf16Support("cpu", _cpu_name(), units, torch.backends.cpu.get_cpu_capability())
 
 
+def _to_bf16(x: Any) -> Any:
+    if isinstance(x, torch.Tensor) and x.is_floating_point():
+        return x.to(torch.bfloat16)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_to_bf16(t) for t in x)
+    return x
+
+
+def _bf16_lstm(kernel: Callable[..., Any]) -> Callable[..., Any]:
+    """`kernel` (an LSTM op) that under CPU bf16 autocast computes in bf16 and returns bf16
+    outputs and states, as the oneDNN kernel does on AMX; unchanged otherwise."""
+
+    @functools.wraps(kernel)
+    def lstm(*args: Any) -> Any:
+        if (
+            not torch.is_autocast_enabled("cpu")
+            or torch.get_autocast_dtype("cpu") != torch.bfloat16
+        ):
+            return kernel(*args)
+        with torch.autocast("cpu", enabled=False):
+            return kernel(*(_to_bf16(a) for a in args))
+
+    lstm.emulates_bf16 = True  # type: ignore[attr-defined]
+    return lstm
+
+
+def emulate_bf16_kernels() -> None:
+    """Makes this process run bf16 autocast without bf16 units, with their numerics: oneDNN
+    off (its LSTM has no bf16 path here), LSTM ops (`nn.LSTM`'s and `torch.lstm`) in bf16."""
+    torch.backends.mkldnn.enabled = False
+    for owner in (torch, torch._VF):
+        if not getattr(owner.lstm, "emulates_bf16", False):
+            owner.lstm = _bf16_lstm(owner.lstm)
+
+
 def emulation_asked() -> bool:
     return os.environ.get(EMULATE_ENV, "") not in ("", "0")
 
 
 def check_bf16(precision: str | None, device: str) -> None:
     """Refuses a bf16 precision on a device without bf16 units (or, with the emulation
-    variable set, warns and makes it run: oneDNN off, so LSTMs use PyTorch's kernels)."""
+    variable set, warns and emulates it: see `emulate_bf16_kernels`)."""
     if not precision or not str(precision).startswith("bf16"):
         return
     support = bf16_support(device)
@@ -89,14 +128,14 @@ def check_bf16(precision: str | None, device: str) -> None:
             "it anyway, slowly (to check numerics). `lightning-nlp bf16` says what this "
             "machine supports."
         )
-    if torch.backends.mkldnn.enabled:
+    if not getattr(torch.lstm, "emulates_bf16", False):
         log.warning(
-            "%s: emulating bf16 (%s=1): oneDNN switched off for this process; expect it to "
-            "be many times slower than fp32",
+            "%s: emulating bf16 (%s=1): oneDNN off and LSTMs in bf16 by PyTorch's own "
+            "kernels for this process; expect it to be many times slower than fp32",
             support.describe(),
             EMULATE_ENV,
         )
-        torch.backends.mkldnn.enabled = False
+    emulate_bf16_kernels()
 
 
 def bf16_command(args: list[str]) -> Bf16Support:

@@ -1,9 +1,9 @@
 """bf16 mixed precision for every task: tiny fits under `--trainer.precision bf16-mixed` whose
 loss falls, whose weights and checkpoints stay fp32, and whose checkpoints predict and generate.
 
-On a CPU without bf16 units these run emulated (`LIGHTNING_NLP_EMULATE_BF16=1`), with the LSTM
-kernels patched to compute and return bf16 as the AMX kernels do, so the same dtypes meet as on
-a CPU with AMX; there they run natively.
+On a CPU without bf16 units these run emulated (`LIGHTNING_NLP_EMULATE_BF16=1`: the LSTM
+kernels compute and return bf16 as the AMX kernels do, so the same dtypes meet as on a CPU with
+AMX); there they run natively.
 """
 
 import json
@@ -37,35 +37,16 @@ class EpochLosses(Callback):
         self.losses.append(float(trainer.callback_metrics["train/loss_epoch"]))
 
 
-def _amx_like(original):
-    """An LSTM kernel that, under CPU bf16 autocast, computes in bf16 and returns bf16 outputs
-    and states (what oneDNN does on AMX), by PyTorch's own kernel."""
-
-    def lstm(*args):
-        if not torch.is_autocast_enabled("cpu"):
-            return original(*args)
-
-        def cast(x):
-            if isinstance(x, torch.Tensor) and x.is_floating_point():
-                return x.to(torch.bfloat16)
-            if isinstance(x, (list, tuple)):
-                return type(x)(cast(t) for t in x)
-            return x
-
-        with torch.autocast("cpu", enabled=False):
-            return original(*(cast(a) for a in args))
-
-    return lstm
-
-
 @pytest.fixture
 def bf16(monkeypatch):
+    """Native bf16 where the CPU has bf16 units, else emulated (LSTMs computing in bf16 as on
+    AMX); whatever the emulation changes in torch is put back after the test."""
     monkeypatch.setattr(sys, "argv", ["lightning-nlp"])
     monkeypatch.setattr(torch.backends.mkldnn, "enabled", torch.backends.mkldnn.enabled)
+    monkeypatch.setattr(torch, "lstm", torch.lstm)
+    monkeypatch.setattr(torch._VF, "lstm", torch._VF.lstm)
     if not precision.bf16_support().supported:
         monkeypatch.setenv(precision.EMULATE_ENV, "1")
-        monkeypatch.setattr(torch, "lstm", _amx_like(torch.lstm))
-        monkeypatch.setattr(torch._VF, "lstm", _amx_like(torch._VF.lstm))
 
 
 def _fit(args: list[str]) -> tuple[object, list[float]]:
