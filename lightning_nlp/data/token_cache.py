@@ -2,13 +2,17 @@
 
 A `TokenTable` keeps each distinct token once and the text as int32 indices into that list,
 so it is independent of any vocabulary: counting is a `bincount` and mapping to a vocabulary
-is one array lookup. Loading a cached table of 100k reviews takes well under a second.
+is one array lookup. Loading a cached table of 100k reviews takes well under a second. Each
+cache folder is written whole under a temporary name and renamed into place (a second process
+building the same one keeps its own result and discards its copy), and carries checksums of
+its files: a truncated or altered cache is tokenised again, never used.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -26,6 +30,9 @@ from lightning_nlp.data.vocab import Vocab
 
 TOKENIZE_VERSION = 1  # bump when a tokeniser's output changes
 _CHUNK = 256
+TABLE_FILES = ("types.json", "ids.npy", "offsets.npy")
+CHECKSUMS = "checksums.json"  # blake2b of each table file: a damaged cache is rebuilt, not used
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -77,9 +84,12 @@ def tokenize_cached(
         content_key = digest.hexdigest()
     key = hashlib.sha256(f"{TOKENIZE_VERSION}|{tokenizer}|{content_key}".encode()).hexdigest()[:24]
     folder = Path(cache_dir or default_cache_dir()) / f"tokens-{key}"
-    if (folder / "offsets.npy").is_file():
-        types = json.loads((folder / "types.json").read_text(encoding="utf-8"))
-        return TokenTable(types, np.load(folder / "ids.npy"), np.load(folder / "offsets.npy"))
+    if folder.is_dir():
+        try:
+            return _load(folder)
+        except (OSError, ValueError) as error:  # truncated, tampered or half-deleted
+            log.warning("%s: damaged token cache (%s): tokenising again", folder, error)
+            shutil.rmtree(folder, ignore_errors=True)
     table = _tokenize(texts, get_tokenizer(tokenizer), desc, workers)
     _save(folder, table)
     return table
@@ -137,12 +147,36 @@ class _LocalTable:
         return list(stoi), np.asarray(ids, dtype=np.int32), lengths
 
 
+def _digest(path: Path) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _load(folder: Path) -> TokenTable:
+    """The cached table, after checking every file against the folder's checksums and the
+    table against itself; raises ValueError (or OSError) if anything is off."""
+    expected = json.loads((folder / CHECKSUMS).read_text(encoding="utf-8"))
+    for name in TABLE_FILES:
+        if _digest(folder / name) != expected.get(name):
+            raise ValueError(f"{name} does not match its checksum")
+    types = json.loads((folder / "types.json").read_text(encoding="utf-8"))
+    ids, offsets = np.load(folder / "ids.npy"), np.load(folder / "offsets.npy")
+    if offsets[0] != 0 or offsets[-1] != len(ids) or (len(ids) and ids.max() >= len(types)):
+        raise ValueError("the table's offsets or ids are out of range")
+    return TokenTable(types, ids, offsets)
+
+
 def _save(folder: Path, table: TokenTable) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     (tmp / "types.json").write_text(json.dumps(table.types, ensure_ascii=False), encoding="utf-8")
     np.save(tmp / "ids.npy", table.ids)
     np.save(tmp / "offsets.npy", table.offsets)
+    checksums = {name: _digest(tmp / name) for name in TABLE_FILES}
+    (tmp / CHECKSUMS).write_text(json.dumps(checksums), encoding="utf-8")
     try:
         os.replace(tmp, folder)  # atomic: readers see all three files or none
     except OSError:  # another process cached the same texts first

@@ -313,6 +313,21 @@ def test_cache_returns_what_the_model_computes_and_follows_the_weights(tmp_path)
     assert torch.equal(changed, elmo._compute(chars)) and not torch.equal(changed, first)
 
 
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_a_damaged_cached_sentence_is_computed_again(tmp_path, damage):
+    elmo = Elmo(small_bilm(), dropout=0.0, cache_dir=tmp_path)
+    chars = batch_char_ids([["the", "cat", "sat"]])
+    first, _ = elmo.layers(chars)
+    (path,) = tmp_path.rglob("*.npy")
+    data = path.read_bytes()
+    path.write_bytes(
+        data[: len(data) // 2] if damage == "truncate" else data[:-1] + bytes([data[-1] ^ 1])
+    )
+    fresh = Elmo(elmo.bilm, dropout=0.0, cache_dir=tmp_path)  # no copy in memory
+    again, _ = fresh.layers(chars)
+    assert fresh.cache.misses == 1 and torch.equal(again, first)
+
+
 def test_frozen_bilm_stays_in_eval_mode_while_training():
     torch.manual_seed(0)
     elmo = Elmo(BiLM(FILTERS, char_dim=4, projection_dim=6, cell_dim=8, dropout=0.5), dropout=0.0)

@@ -8,6 +8,8 @@ weights' fingerprint and the sentence's char ids, so changed weights never read 
 from __future__ import annotations
 
 import hashlib
+import io
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import Tensor, nn
+
+log = logging.getLogger(__name__)
+DIGEST = 16  # bytes of blake2b before each cached array
+FORMAT = b"v2"  # in every key: files of an older layout are never read
 
 
 class WeightsFingerprint:
@@ -99,8 +105,9 @@ class LayerCache:
         if value is None:
             path = self._path(weights, key)
             if path.is_file():
-                value = np.load(path)
-                self._remember(key, value)
+                value = _load(path)
+                if value is not None:
+                    self._remember(key, value)
         return value
 
     def _remember(self, key: str, value: np.ndarray) -> None:
@@ -111,12 +118,30 @@ class LayerCache:
 
 def _key(weights: str, spelled: np.ndarray) -> str:
     """The weights' fingerprint and one sentence's (n, 50) char ids, hashed."""
-    return hashlib.sha256(weights.encode() + b"|" + spelled.tobytes()).hexdigest()[:32]
+    return hashlib.sha256(FORMAT + weights.encode() + b"|" + spelled.tobytes()).hexdigest()[:32]
 
 
 def _save(path: Path, value: np.ndarray) -> None:
-    """Written beside its place, then renamed: a reader never sees half a file."""
+    """The array as .npy bytes after their 16-byte blake2b digest; written beside its place,
+    then renamed: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.stem}.{os.getpid()}.npy")
-    np.save(partial, np.ascontiguousarray(value, dtype=np.float32))
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(value, dtype=np.float32))
+    payload = buffer.getvalue()
+    partial.write_bytes(hashlib.blake2b(payload, digest_size=DIGEST).digest() + payload)
     partial.replace(path)
+
+
+def _load(path: Path) -> np.ndarray | None:
+    """The cached array, or None (with a warning; it is then computed again) when the file is
+    truncated or altered."""
+    data = path.read_bytes()
+    payload = data[DIGEST:]
+    if hashlib.blake2b(payload, digest_size=DIGEST).digest() == data[:DIGEST]:
+        try:
+            return np.load(io.BytesIO(payload))
+        except ValueError:
+            pass
+    log.warning("%s: damaged cached ELMo layers, computed again", path)
+    return None
