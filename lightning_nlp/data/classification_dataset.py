@@ -110,8 +110,8 @@ class SortishBatchSampler(Sampler[list[int]]):
         longest = int(np.argmax([self.lengths[b].max() for b in batches])) if batches else 0
         rest = [batches[i] for i in rng.permutation(len(batches)) if i != longest]
         batches = [batches[longest], *rest] if batches else []
-        remainder = -len(batches) % self.world_size
-        batches += batches[:remainder]
+        remainder = -len(batches) % self.world_size  # repeats, cyclically if fewer than ranks
+        batches += [batches[i % len(batches)] for i in range(remainder)] if batches else []
         return batches[self.rank :: self.world_size]
 
     def __iter__(self) -> Iterator[list[int]]:  # type: ignore[override]
