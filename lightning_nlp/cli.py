@@ -35,6 +35,7 @@ EXTRA_COMMANDS = {
     "generate": "sample or beam-search text from a language-model checkpoint",
     "train-vectors": "train word2vec/fastText vectors with gensim on a corpus's training texts",
     "baseline": "mean word vector + logistic regression on a classification corpus",
+    "export": "a checkpoint as a self-describing model folder (lightning_nlp.load reads it)",
     "bf16": "whether this machine runs bf16 mixed precision fast (AMX / AVX-512 BF16 / GPU)",
     "ulmfit": "ULMFiT's stages (LM, fine-tuning, classifier) and a classifier from scratch",
     "convert": "turn fastai's published AWD-LSTM weights into a model folder",
@@ -196,6 +197,10 @@ def _extra_command(name: str) -> Callable[[list[str]], Any]:
         from lightning_nlp.convert import convert_cli
 
         return convert_cli
+    if name == "export":
+        from lightning_nlp.export import export_cli
+
+        return export_cli
     if name == "bf16":
         from lightning_nlp.precision import bf16_command
 

@@ -34,6 +34,7 @@ class Pretrained:
     tokenizer: str
     backwards: bool = False
     labels: list[str] | None = None
+    max_len: int | None = None  # a classifier reads at most the first `max_len` tokens
 
 
 def save_pretrained(
@@ -43,6 +44,7 @@ def save_pretrained(
     tokenizer: str,
     backwards: bool = False,
     labels: list[str] | None = None,
+    max_len: int | None = None,
 ) -> Path:
     """Writes the folder atomically: built beside it, then moved into place."""
     from lightning_nlp.tasks.base import network_config
@@ -58,6 +60,7 @@ def save_pretrained(
         "tokenizer": tokenizer,
         "backwards": backwards,
         "labels": labels,
+        "max_len": max_len,
     }
     (building / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
     save_model(network, str(building / WEIGHTS_FILE))  # tied weights are stored once
@@ -97,7 +100,12 @@ def load_pretrained(folder: str | Path) -> Pretrained:
     load_model(network, str(folder / WEIGHTS_FILE))
     vocab = Vocab.load(folder / VOCAB_FILE)
     return Pretrained(
-        network.eval(), vocab, config["tokenizer"], config["backwards"], config.get("labels")
+        network.eval(),
+        vocab,
+        config["tokenizer"],
+        config["backwards"],
+        config.get("labels"),
+        config.get("max_len"),
     )
 
 

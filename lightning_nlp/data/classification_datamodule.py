@@ -256,9 +256,7 @@ class ClassificationDataModule(pl.LightningDataModule):
             raise CorpusError("predict from stdin runs on one device; under DDP pass a file")
         lines = split_lines(sys.stdin.read()) if source == "-" else read_lines(source)
         table = tokenize_cached(lines, self.hparams.tokenizer, self.hparams.cache_dir)
-        docs = _split_documents(table, self.vocab, self.hparams.max_len, self.hparams.backwards)
-        # an empty line still gets a prediction: it is read as a single unknown token
-        docs = [doc if len(doc) else np.asarray([self.vocab.unk_id], np.int32) for doc in docs]
+        docs = prediction_documents(table, self.vocab, self.hparams.max_len, self.hparams.backwards)
         return ClassificationDataset(docs, None, self.pad_id)
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
@@ -295,6 +293,15 @@ class ClassificationDataModule(pl.LightningDataModule):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Refuses a checkpoint of another vocabulary, label set or tokeniser."""
         check_same_data(self, state_dict)
+
+
+def prediction_documents(
+    table: TokenTable, vocab: Vocab, max_len: int | None, backwards: bool = False
+) -> list[np.ndarray]:
+    """The documents to classify as the model was trained to read them; an empty one (an
+    empty line still gets a prediction) is read as a single unknown token."""
+    docs = _split_documents(table, vocab, max_len, backwards)
+    return [doc if len(doc) else np.asarray([vocab.unk_id], np.int32) for doc in docs]
 
 
 def _split_documents(

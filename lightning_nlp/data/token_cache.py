@@ -95,8 +95,17 @@ def tokenize_cached(
     return table
 
 
+def tokenize_texts(texts: Sequence[str], tokenizer: TokenizerName) -> TokenTable:
+    """A few texts (a request, a batch to predict) as a table, in this process, not cached."""
+    return _tokenize(texts, get_tokenizer(tokenizer), "", 1, progress=False)
+
+
 def _tokenize(
-    texts: Sequence[str], tokenizer: Callable[[str], list[str]], desc: str, workers: int | None
+    texts: Sequence[str],
+    tokenizer: Callable[[str], list[str]],
+    desc: str,
+    workers: int | None,
+    progress: bool = True,
 ) -> TokenTable:
     workers = workers or os.cpu_count() or 1
     chunks = [texts[i : i + _CHUNK] for i in range(0, len(texts), _CHUNK)]
@@ -104,7 +113,9 @@ def _tokenize(
     stoi: dict[str, int] = {}
     ids: list[np.ndarray] = []
     lengths: list[np.ndarray] = []
-    with tqdm(total=len(texts), desc=desc, unit="doc", mininterval=0.5) as bar:
+    with tqdm(
+        total=len(texts), desc=desc, unit="doc", mininterval=0.5, disable=not progress
+    ) as bar:
         if workers == 1 or len(chunks) < 4:
             results = map(work, chunks)
             pool = None

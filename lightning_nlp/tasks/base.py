@@ -228,6 +228,12 @@ def export_model_folder(task: Task, labels: list[str] | None = None) -> None:
         return
     hp = datamodule.hparams
     save_pretrained(
-        folder, task.network, datamodule.vocab, hp.tokenizer, hp.get("backwards", False), labels
+        folder,
+        task.network,
+        datamodule.vocab,
+        hp.tokenizer,
+        hp.get("backwards", False),
+        labels,
+        hp.get("max_len"),
     )
     log.info("model folder saved: %s", folder)

@@ -1,0 +1,125 @@
+"""A trained model, ready to use without training code or data: `lightning_nlp.load(path)`.
+
+`path` is a model folder (`config.json`, `model.safetensors`, `vocab.json`: what `fit` leaves
+in `<run>/pretrained` and `lightning-nlp export` writes) or a checkpoint / run folder. Nothing is
+unpickled: weights come from safetensors or `torch.load(weights_only=True)`. Classifiers get
+`predict(texts)`, language models `generate(prompt, ...)`.
+
+Backends: "fp32"; "bf16" (autocast, on CPUs with AMX/AVX-512 BF16 or on GPUs; refused
+elsewhere, see `lightning_nlp.precision`); "int8" (dynamic quantisation of the linear and LSTM
+layers, made at load time from the fp32 weights); "auto" (the default): bf16 where the hardware
+has it, else fp32 (measured: int8 gains little for these recurrent models, see the README).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from lightning_nlp.checkpoints import CheckpointError
+from lightning_nlp.data.classification_datamodule import prediction_documents
+from lightning_nlp.data.classification_dataset import ClassificationDataset, SortishBatchSampler
+from lightning_nlp.data.token_cache import tokenize_texts
+from lightning_nlp.precision import bf16_support, check_bf16
+from lightning_nlp.pretrained import CONFIG_FILE, Pretrained, load_pretrained
+
+Backend = Literal["auto", "fp32", "bf16", "int8"]
+
+
+class Predictor:
+    """Classifies texts or continues a prompt with a model folder's network.
+
+    Args:
+        pretrained: the network with its vocabulary, tokeniser and labels.
+        backend: "auto", "fp32", "bf16" or "int8" (see the module's docstring).
+        batch_size: documents per forward pass; batches hold documents of similar length.
+    """
+
+    def __init__(self, pretrained: Pretrained, backend: Backend = "auto", batch_size: int = 64):
+        if backend == "auto":
+            backend = "bf16" if bf16_support("cpu").supported else "fp32"
+        if backend == "bf16":
+            check_bf16("bf16-mixed", "cpu")
+        self.backend = backend
+        self.pretrained = pretrained
+        self.batch_size = batch_size
+        network = pretrained.network.eval()
+        if backend == "int8":
+            with warnings.catch_warnings():  # torch.ao.quantization announces its move to torchao
+                warnings.simplefilter("ignore", DeprecationWarning)
+                network = torch.ao.quantization.quantize_dynamic(
+                    network, {nn.Linear, nn.LSTM, nn.GRU}, dtype=torch.qint8
+                )
+        self.network = network
+
+    @property
+    def labels(self) -> list[str] | None:
+        return self.pretrained.labels
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        return torch.autocast("cpu", torch.bfloat16, enabled=self.backend == "bf16")
+
+    def predict(self, texts: Sequence[str]) -> list[dict[str, Any]]:
+        """One `{"label", "probs": {label: p}}` per text, in input order."""
+        labels = self.labels
+        if labels is None:
+            raise CheckpointError("this model is a language model: use generate(), not predict()")
+        probs = self.predict_probs(texts)
+        return [
+            {"label": labels[int(p.argmax())], "probs": dict(zip(labels, p.tolist()))}
+            for p in probs
+        ]
+
+    @torch.inference_mode()
+    def predict_probs(self, texts: Sequence[str]) -> torch.Tensor:
+        """(N, C) class probabilities (fp32), in input order."""
+        if isinstance(texts, str):
+            raise TypeError("predict takes a list of texts, not one string")
+        if not all(isinstance(t, str) for t in texts):
+            raise TypeError("every text must be a string")
+        pre = self.pretrained
+        table = tokenize_texts(list(texts), pre.tokenizer)
+        docs = prediction_documents(table, pre.vocab, pre.max_len, pre.backwards)
+        dataset = ClassificationDataset(docs, None, pre.vocab.pad_id)
+        out = torch.empty(len(docs), len(self.labels or []))
+        for batch in self._batches(dataset):
+            with self._autocast():
+                logits = self.network(batch.tokens, batch.lengths)  # (B, C)
+            out[batch.index] = logits.float().softmax(-1)
+        return out
+
+    def _batches(self, dataset: ClassificationDataset) -> Iterator[Any]:
+        if len(dataset):
+            for indices in SortishBatchSampler(dataset.lengths, self.batch_size, shuffle=False):
+                yield dataset[indices]
+
+    def generate(self, prompt: str = "", **options: Any) -> list[str]:
+        """Continues `prompt`; options as `lightning_nlp.generate.generate_text` takes them
+        (max_tokens, temperature, top_k, beam_size, length_penalty, num_samples, seed)."""
+        from lightning_nlp.generate import generate_text
+
+        if self.labels is not None:
+            raise CheckpointError("this model is a classifier: use predict(), not generate()")
+        pre = self.pretrained
+        with self._autocast():
+            return generate_text(
+                self.network, pre.vocab, pre.tokenizer, prompt, backwards=pre.backwards, **options
+            )
+
+
+def load(path: str | Path, backend: Backend = "auto", batch_size: int = 64) -> Predictor:
+    """A `Predictor` from a model folder, a checkpoint or a run folder."""
+    path = Path(path)
+    if (path / CONFIG_FILE).is_file():
+        return Predictor(load_pretrained(path), backend, batch_size)
+    if (path / "pretrained" / CONFIG_FILE).is_file():  # a run folder after `fit`
+        return Predictor(load_pretrained(path / "pretrained"), backend, batch_size)
+    from lightning_nlp.export import pretrained_from_checkpoint
+
+    return Predictor(pretrained_from_checkpoint(path), backend, batch_size)

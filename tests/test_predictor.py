@@ -1,0 +1,95 @@
+"""`lightning-nlp export` and `lightning_nlp.load`: a model folder that predicts and generates
+as its checkpoint does, with no training code, data or unpickling."""
+
+import json
+import shutil
+import sys
+
+import pytest
+import torch
+
+import lightning_nlp
+from lightning_nlp.checkpoints import CheckpointError
+from lightning_nlp.cli import main, run_cli
+from lightning_nlp.generate import generate
+from tests import test_classify_cli
+from tests.test_classify_cli import TEXTS, _args, _expected_probs
+from tests.test_cli import _tiny_args
+
+trained = test_classify_cli.trained  # a 2-epoch SST-2 classifier run
+
+
+@pytest.fixture
+def exported(trained, tmp_path, capsys):
+    capsys.readouterr()
+    main(["export", "--ckpt_path", str(trained), "--output", str(tmp_path / "model")])
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["kind"] == "classifier" and line["output"] == str(tmp_path / "model")
+    return tmp_path / "model"
+
+
+def test_the_exported_folder_predicts_as_the_checkpoint(exported, trained, tmp_path, monkeypatch):
+    cli = run_cli(_args(tmp_path), run=False)  # the data module, to classify one by one
+    cli.datamodule.setup("fit")
+    expected = _expected_probs(trained / "checkpoints" / "last.ckpt", cli.datamodule, TEXTS)
+    shutil.rmtree(tmp_path / "sst2")  # no training data needed
+    shutil.rmtree(tmp_path / "cache")
+
+    def no_unpickling(*args, **kwargs):
+        raise AssertionError("torch.load called for a model folder")
+
+    monkeypatch.setattr(torch, "load", no_unpickling)
+    predictor = lightning_nlp.load(str(exported), backend="fp32")
+    results = predictor.predict(TEXTS)
+    assert len(results) == len(TEXTS)
+    for result, probs in zip(results, expected):
+        assert result["label"] == predictor.labels[int(probs.argmax())]
+        assert list(result["probs"].values()) == pytest.approx(probs.tolist(), abs=1e-5)
+    assert predictor.predict([]) == []
+
+
+def test_checkpoint_run_folder_and_model_folder_give_the_same_predictor(exported, trained):
+    from_folder = lightning_nlp.load(str(exported), backend="fp32").predict_probs(TEXTS)
+    from_ckpt = lightning_nlp.load(str(trained / "checkpoints" / "last.ckpt"), backend="fp32")
+    from_run = lightning_nlp.load(str(trained), backend="fp32")  # its `pretrained` folder
+    torch.testing.assert_close(from_ckpt.predict_probs(TEXTS), from_folder)
+    assert from_run.pretrained.max_len == from_ckpt.pretrained.max_len
+    assert from_run.labels == from_ckpt.labels
+
+
+def test_int8_predicts_close_to_fp32(exported):
+    fp32 = lightning_nlp.load(str(exported), backend="fp32").predict_probs(TEXTS)
+    int8 = lightning_nlp.load(str(exported), backend="int8")
+    assert any(".quantized." in type(m).__module__ for m in int8.network.modules())
+    torch.testing.assert_close(int8.predict_probs(TEXTS), fp32, atol=0.05, rtol=0)
+
+
+def test_bad_calls_and_files_get_clear_errors(exported, tmp_path):
+    predictor = lightning_nlp.load(str(exported), backend="fp32")
+    with pytest.raises(TypeError, match="list of texts"):
+        predictor.predict("one string")
+    with pytest.raises(TypeError, match="string"):
+        predictor.predict(["fine", 3])
+    with pytest.raises(CheckpointError, match="classifier"):
+        predictor.generate("the")
+    (tmp_path / "junk.ckpt").write_bytes(b"\x00not a checkpoint")
+    with pytest.raises(CheckpointError, match="junk.ckpt"):
+        lightning_nlp.load(str(tmp_path / "junk.ckpt"))
+    config = json.loads((exported / "config.json").read_text())
+    config["network"]["class_path"] = "subprocess.Popen"
+    (exported / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="subprocess.Popen"):
+        lightning_nlp.load(str(exported))
+
+
+def test_an_exported_language_model_generates_as_its_checkpoint(tiny_corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["lightning-nlp"])
+    run_cli(["fit", *_tiny_args(tiny_corpus, tmp_path, epochs=1, wandb=False)])
+    ckpt = tmp_path / "run" / "version_0" / "checkpoints" / "last.ckpt"
+    main(["export", "--ckpt_path", str(ckpt), "--output", str(tmp_path / "lm")])
+    predictor = lightning_nlp.load(str(tmp_path / "lm"), backend="fp32")
+    for options in ({"seed": 3}, {"beam_size": 3}):
+        expected = generate(str(ckpt), "the", max_tokens=6, **options)
+        assert predictor.generate("the", max_tokens=6, **options) == expected
+    with pytest.raises(CheckpointError, match="language model"):
+        predictor.predict(["the"])
