@@ -36,6 +36,7 @@ EXTRA_COMMANDS = {
     "train-vectors": "train word2vec/fastText vectors with gensim on a corpus's training texts",
     "baseline": "mean word vector + logistic regression on a classification corpus",
     "export": "a checkpoint as a self-describing model folder (lightning_nlp.load reads it)",
+    "serve": 'an HTTP endpoint (LitServe) for a model folder: POST /predict {"text": ...}',
     "bf16": "whether this machine runs bf16 mixed precision fast (AMX / AVX-512 BF16 / GPU)",
     "ulmfit": "ULMFiT's stages (LM, fine-tuning, classifier) and a classifier from scratch",
     "convert": "turn fastai's published AWD-LSTM weights into a model folder",
@@ -201,6 +202,10 @@ def _extra_command(name: str) -> Callable[[list[str]], Any]:
         from lightning_nlp.export import export_cli
 
         return export_cli
+    if name == "serve":
+        from lightning_nlp.serve import serve_cli
+
+        return serve_cli
     if name == "bf16":
         from lightning_nlp.precision import bf16_command
 

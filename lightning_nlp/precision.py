@@ -122,7 +122,7 @@ def check_bf16(precision: str | None, device: str) -> None:
         return
     if not emulation_asked():
         raise PrecisionError(
-            f"--trainer.precision {precision} asked for, but {support.describe()}. Here the "
+            f"bf16 precision ({precision}) asked for, but {support.describe()}. Here the "
             "LSTM kernels have no bf16 path and bf16 matrix products are emulated, far slower "
             f"than fp32: use the default precision (32-true), or set {EMULATE_ENV}=1 to run "
             "it anyway, slowly (to check numerics). `lightning-nlp bf16` says what this "

@@ -93,3 +93,87 @@ def test_an_exported_language_model_generates_as_its_checkpoint(tiny_corpus, tmp
         assert predictor.generate("the", max_tokens=6, **options) == expected
     with pytest.raises(CheckpointError, match="language model"):
         predictor.predict(["the"])
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _post(url: str, body: bytes, content_type: str = "application/json") -> tuple[int, dict]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, body, {"Content-Type": content_type}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+@pytest.mark.integration
+def test_serve_answers_concurrent_requests_as_predict_and_refuses_bad_ones(exported, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.test_classify_cli import EXE
+
+    port = _free_port()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [EXE, "serve", str(exported), "--port", str(port), "--backend", "fp32"]
+    command += ["--max_batch_size", "8", "--max_payload_bytes", "5000", "--max_chars", "1000"]
+    log = tmp_path / "server.log"
+    with open(log, "wb") as sink:  # a new session: the server's worker processes stop with it
+        server = subprocess.Popen(
+            command, env=env, stdout=sink, stderr=sink, start_new_session=True
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the server did not start")
+        texts = [t for t in TEXTS if t] * 4
+        bodies = [json.dumps({"text": t}).encode() for t in texts]
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda b: _post(f"{url}/predict", b), bodies))
+        expected = lightning_nlp.load(str(exported), backend="fp32").predict(texts)
+        for (status, answer), want in zip(answers, expected):
+            assert status == 200 and answer["label"] == want["label"]
+            assert list(answer["probs"].values()) == pytest.approx(
+                list(want["probs"].values()), abs=1e-5
+            )
+        bad = {
+            b"not json": 400,
+            b'["a list"]': 400,
+            b'{"txt": "no text key"}': 400,
+            b'{"text": 3}': 400,
+            json.dumps({"text": "long " * 300}).encode(): 413,  # over max_chars
+            json.dumps({"text": "x" * 6000}).encode(): 413,  # over max_payload_bytes
+        }
+        for body, code in bad.items():
+            status, answer = _post(f"{url}/predict", body)
+            assert status == code and answer.get("detail"), (body[:30], status, answer)
+        assert _post(f"{url}/predict", b'{"text": "still serving"}')[0] == 200
+    finally:
+        server.send_signal(signal.SIGINT)  # Ctrl-C: LitServe shuts down
+        try:
+            server.wait(timeout=30)
+        finally:
+            os.killpg(server.pid, signal.SIGKILL)  # any worker left behind
+            server.wait()
+    serving = log.read_text(errors="replace").split("Shutting down")[0]
+    assert "Traceback" not in serving, serving[-3000:]  # no request crashed anything

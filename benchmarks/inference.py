@@ -1,0 +1,121 @@
+"""Prediction speed, peak memory and accuracy of a trained IMDb classifier per backend.
+
+Each backend runs in a fresh process (`lightning_nlp.load(model, backend)`, texts predicted
+in chunks of `--chunk` as `predict` and a server see them): documents/s over the IMDb test
+reviews, the process's peak resident memory, and accuracy against the gold labels. fp32 also
+runs over the first 5,000 reviews, to show that peak memory does not grow with the number of
+documents. bf16 runs only where the CPU has bf16 units (it is refused elsewhere: null).
+Last line: one JSON object.
+
+    python benchmarks/inference.py --model runs/.../pretrained --data-dir ../shared/data/imdb
+        [--docs 25000] [--backends fp32 bf16 int8] [--batch-size 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+SMALL = 5000
+
+
+def read_test_set(data_dir: str, docs: int) -> tuple[list[str], list[str]]:
+    """Texts and gold labels ("pos"/"neg") of the first `docs` test reviews, interleaved so
+    that any prefix holds both classes."""
+    from lightning_nlp.data.imdb import iter_imdb
+
+    by_label: dict[str, list[str]] = {"pos": [], "neg": []}
+    for _, label, text, _ in iter_imdb(data_dir, ["test"], ["pos", "neg"]):
+        by_label[label].append(text)
+    pairs = [(t, label) for both in zip(by_label["pos"], by_label["neg"]) for t, label in
+             zip(both, ("pos", "neg"))]  # fmt: skip
+    pairs = pairs[:docs]
+    return [t for t, _ in pairs], [label for _, label in pairs]
+
+
+def worker(model: str, backend: str, texts_file: str, docs: int, chunk: int, batch: int) -> None:
+    import lightning_nlp
+
+    data = json.loads(Path(texts_file).read_text())
+    texts, gold = data["texts"][:docs], data["labels"][:docs]
+    predictor = lightning_nlp.load(model, backend=backend, batch_size=batch)
+    predictor.predict(texts[:batch])  # warm-up
+    start = time.perf_counter()
+    correct = 0
+    for i in range(0, len(texts), chunk):
+        for result, label in zip(predictor.predict(texts[i : i + chunk]), gold[i : i + chunk]):
+            correct += result["label"] == label
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"backend": backend, "docs": len(texts), "docs_per_s": len(texts) / seconds,
+                      "seconds": seconds, "accuracy": correct / len(texts),
+                      "peak_mb": peak_mb}))  # fmt: skip
+
+
+def run_worker(args: argparse.Namespace, backend: str, docs: int, texts_file: str) -> dict | None:
+    command = [sys.executable, __file__, "--worker", "--model", args.model, "--backend", backend,
+               "--texts-file", texts_file, "--docs", str(docs), "--chunk", str(args.chunk),
+               "--batch-size", str(args.batch_size)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"{backend}: failed: {done.stderr.strip().splitlines()[-1]}", file=sys.stderr)
+        return None
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    print(json.dumps(result), file=sys.stderr)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True, help="model folder, checkpoint or run folder")
+    parser.add_argument("--data-dir", default="../shared/data/imdb")
+    parser.add_argument("--docs", type=int, default=25000)
+    parser.add_argument("--backends", nargs="+", default=["fp32", "bf16", "int8"])
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--chunk", type=int, default=1000, help="texts per predict() call")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--backend", help=argparse.SUPPRESS)
+    parser.add_argument("--texts-file", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.model, args.backend, args.texts_file, args.docs, args.chunk, args.batch_size)
+        return
+    from lightning_nlp.precision import bf16_support
+
+    texts, labels = read_test_set(args.data_dir, args.docs)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump({"texts": texts, "labels": labels}, handle)
+    results = {b: run_worker(args, b, len(texts), handle.name) for b in args.backends}
+    small = run_worker(args, "fp32", min(SMALL, len(texts)), handle.name)
+    Path(handle.name).unlink()
+    fp32 = results.get("fp32")
+    summary = {
+        "benchmark": "inference",
+        "model": args.model,
+        "docs": len(texts),
+        "threads": torch.get_num_threads(),
+        "cpu_bf16": bf16_support("cpu").describe(),
+        **{
+            f"{b}_{k}": (round(r[k], 4) if r else None)
+            for b, r in results.items()
+            for k in ("docs_per_s", "accuracy", "peak_mb")
+        },  # fmt: skip
+        **{
+            f"{b}_speedup": (round(r["docs_per_s"] / fp32["docs_per_s"], 3) if r and fp32 else None)
+            for b, r in results.items()
+        },  # fmt: skip
+        f"fp32_peak_mb_{SMALL}_docs": round(small["peak_mb"], 1) if small else None,
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
