@@ -7,6 +7,7 @@ config, the vocabulary and labels, reports and the logger's files. Two runs neve
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from argparse import RawDescriptionHelpFormatter
@@ -177,42 +178,23 @@ def run_cli(args: list[str] | None = None, run: bool = True) -> LightningNLPCLI:
         os.environ.pop(RUN_DIR_ENV, None)
 
 
+COMMAND_FUNCTIONS = {  # imported only when the command runs
+    "generate": "lightning_nlp.generate:generate_cli",
+    "train-vectors": "lightning_nlp.commands:train_vectors_command",
+    "baseline": "lightning_nlp.commands:baseline_command",
+    "export": "lightning_nlp.export:export_cli",
+    "serve": "lightning_nlp.serve:serve_cli",
+    "bf16": "lightning_nlp.precision:bf16_command",
+    "ulmfit": "lightning_nlp.recipe:recipe_cli",
+    "convert": "lightning_nlp.convert:convert_cli",
+    "ensemble": "lightning_nlp.ensemble:ensemble_cli",
+    "compare": "lightning_nlp.recipe:compare_cli",
+}
+
+
 def _extra_command(name: str) -> Callable[[list[str]], Any]:
-    if name == "generate":
-        from lightning_nlp.generate import generate_cli
-
-        return generate_cli
-    if name == "ulmfit":
-        from lightning_nlp.recipe import recipe_cli
-
-        return recipe_cli
-    if name == "compare":
-        from lightning_nlp.recipe import compare_cli
-
-        return compare_cli
-    if name == "ensemble":
-        from lightning_nlp.ensemble import ensemble_cli
-
-        return ensemble_cli
-    if name == "convert":
-        from lightning_nlp.convert import convert_cli
-
-        return convert_cli
-    if name == "export":
-        from lightning_nlp.export import export_cli
-
-        return export_cli
-    if name == "serve":
-        from lightning_nlp.serve import serve_cli
-
-        return serve_cli
-    if name == "bf16":
-        from lightning_nlp.precision import bf16_command
-
-        return bf16_command
-    from lightning_nlp.commands import baseline_command, train_vectors_command
-
-    return train_vectors_command if name == "train-vectors" else baseline_command
+    module, _, function = COMMAND_FUNCTIONS[name].partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def main(args: list[str] | None = None) -> None:

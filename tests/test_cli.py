@@ -252,3 +252,10 @@ def test_ranks_started_by_a_run_use_its_saved_vocabulary(tiny_corpus, tmp_path, 
     assert cli.datamodule.hparams.vocab_path == str(run / "vocab.json")
     assert cli.model.hparams.network["init_args"]["vocab_size"] == 5
     assert cli.trainer.default_root_dir == str(run)
+
+
+def test_every_listed_subcommand_has_a_function():
+    from lightning_nlp.cli import COMMAND_FUNCTIONS, EXTRA_COMMANDS, _extra_command
+
+    assert set(EXTRA_COMMANDS) == set(COMMAND_FUNCTIONS)
+    assert all(callable(_extra_command(name)) for name in EXTRA_COMMANDS)
