@@ -28,14 +28,14 @@ SMALL = 5000
 
 
 def read_test_set(data_dir: str, docs: int) -> tuple[list[str], list[str]]:
-    """Texts and gold labels ("pos"/"neg") of the first `docs` test reviews, interleaved so
+    """Texts and gold labels ("positive"/"negative") of the first `docs` test reviews, interleaved so
     that any prefix holds both classes."""
-    from lightning_nlp.data.imdb import iter_imdb
+    from lightning_nlp.data.imdb import LABELS, iter_imdb
 
     by_label: dict[str, list[str]] = {"pos": [], "neg": []}
     for _, label, text, _ in iter_imdb(data_dir, ["test"], ["pos", "neg"]):
         by_label[label].append(text)
-    pairs = [(t, label) for both in zip(by_label["pos"], by_label["neg"]) for t, label in
+    pairs = [(t, LABELS[label]) for both in zip(by_label["pos"], by_label["neg"]) for t, label in
              zip(both, ("pos", "neg"))]  # fmt: skip
     pairs = pairs[:docs]
     return [t for t, _ in pairs], [label for _, label in pairs]

@@ -109,7 +109,7 @@ class BPTTSampler(Sampler[Window]):
         return self._cache[1]
 
     def __iter__(self) -> Iterator[Window]:  # type: ignore[override]
-        return iter(self.windows())
+        yield from self.windows()  # drawn at the first window, after the epoch is set
 
     def __len__(self) -> int:
         return len(self.windows())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 from typing import Any
 
 import pytorch_lightning as pl
@@ -182,6 +183,24 @@ class Task(pl.LightningModule):
         if isinstance(scheduler, ReduceLROnPlateau):  # LightningCLI's subclass names its own
             config["monitor"] = getattr(scheduler, "monitor", PLATEAU_MONITOR)
         return {"optimizer": optimizer, "lr_scheduler": config}
+
+    def on_train_epoch_start(self) -> None:
+        """Makes an epoch depend only on the run's seed and the epoch number, not on what ran
+        before it, so that a run resumed from an epoch's checkpoint continues exactly as the
+        run that was never stopped: the samplers get the epoch (Lightning, resuming from a
+        checkpoint written at an epoch's end, hands them the previous one), and the random
+        generators (dropout masks) are reseeded."""
+        sampler = getattr(self.trainer.train_dataloader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(self.current_epoch)
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        """At an epoch's first batch (after the data loader has drawn its own seeds, which
+        happens at different moments in a fresh and a resumed run), see `on_train_epoch_start`."""
+        seed = os.environ.get("PL_GLOBAL_SEED")
+        if batch_idx == 0 and seed is not None:
+            pl.seed_everything(int(seed) * 1_000_003 + self.current_epoch, verbose=False)
+            os.environ["PL_GLOBAL_SEED"] = seed  # seed_everything records its argument
 
     def on_train_start(self) -> None:
         sampler = getattr(self.trainer.train_dataloader, "sampler", None)

@@ -121,6 +121,7 @@ class LanguageModelTask(Task):
         return self._step(batch, "test")
 
     def on_train_epoch_start(self) -> None:
+        super().on_train_epoch_start()
         self._hidden["train"] = None
 
     def on_validation_epoch_start(self) -> None:
@@ -130,6 +131,7 @@ class LanguageModelTask(Task):
         self._hidden["test"] = None
 
     def on_train_batch_start(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        super().on_train_batch_start(batch, batch_idx)
         bptt = getattr(self.trainer.datamodule, "bptt", None)
         if self.hparams.scale_lr_by_window and bptt:
             self._window_scale = batch[0].shape[1] / bptt
