@@ -190,7 +190,8 @@ class Task(pl.LightningModule):
         run that was never stopped: the samplers get the epoch (Lightning, resuming from a
         checkpoint written at an epoch's end, hands them the previous one), and the random
         generators (dropout masks) are reseeded."""
-        sampler = getattr(self.trainer.train_dataloader, "sampler", None)
+        loader = self._trainer.train_dataloader if self._trainer is not None else None
+        sampler = getattr(loader, "sampler", None)
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(self.current_epoch)
 
