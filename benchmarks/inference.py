@@ -66,7 +66,8 @@ def run_worker(args: argparse.Namespace, backend: str, docs: int, texts_file: st
                "--batch-size", str(args.batch_size)]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
-        print(f"{backend}: failed: {done.stderr.strip().splitlines()[-1]}", file=sys.stderr)
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        print(f"{backend}: failed: {last}", file=sys.stderr)
         return None
     result = json.loads(done.stdout.strip().splitlines()[-1])
     print(json.dumps(result), file=sys.stderr)
@@ -91,11 +92,16 @@ def main() -> None:
     from lightning_nlp.precision import bf16_support
 
     texts, labels = read_test_set(args.data_dir, args.docs)
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump({"texts": texts, "labels": labels}, handle)
-    results = {b: run_worker(args, b, len(texts), handle.name) for b in args.backends}
-    small = run_worker(args, "fp32", min(SMALL, len(texts)), handle.name)
-    Path(handle.name).unlink()
+    with tempfile.TemporaryDirectory() as tmp:  # one file per size: a worker reads only its own
+        files = {}
+        for n in (len(texts), min(SMALL, len(texts))):
+            files[n] = Path(tmp) / f"{n}.json"
+            files[n].write_text(json.dumps({"texts": texts[:n], "labels": labels[:n]}))
+        results = {
+            b: run_worker(args, b, len(texts), str(files[len(texts)])) for b in args.backends
+        }
+        small_n = min(SMALL, len(texts))
+        small = run_worker(args, "fp32", small_n, str(files[small_n]))
     fp32 = results.get("fp32")
     summary = {
         "benchmark": "inference",

@@ -11,6 +11,7 @@ latency of each. Last line: one JSON object.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -77,7 +78,8 @@ def main() -> None:
         try:
             server.wait(timeout=30)
         finally:
-            os.killpg(server.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # any worker left behind
+                os.killpg(server.pid, signal.SIGKILL)
             server.wait()
     summary = {"benchmark": "serve_latency", "model": args.model, "requests": len(texts),
                "max_batch_size": args.max_batch_size,

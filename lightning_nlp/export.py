@@ -19,7 +19,7 @@ from lightning_nlp.checkpoints import (
     resolve_checkpoint,
 )
 from lightning_nlp.data.vocab import Vocab
-from lightning_nlp.pretrained import Pretrained, save_pretrained
+from lightning_nlp.pretrained import NETWORK_PACKAGE, Pretrained, save_pretrained
 
 NETWORK_PREFIX = "network."  # the tasks keep their network as `self.network`
 
@@ -34,6 +34,9 @@ def pretrained_from_checkpoint(ckpt_path: str | Path) -> Pretrained:
     data = data_state(checkpoint)
     if not isinstance(network_config, dict) or data is None:
         raise CheckpointError(f"{path}: not a lightning_nlp task checkpoint with its vocabulary")
+    class_path = str(network_config.get("class_path", ""))
+    if not class_path.startswith(NETWORK_PACKAGE):  # nothing else is imported from a file
+        raise CheckpointError(f"{path}: {class_path} is not a network of {NETWORK_PACKAGE}")
     try:
         network = build_network(network_config)
     except ValueError as error:

@@ -50,6 +50,11 @@ def save_pretrained(
     from lightning_nlp.tasks.base import network_config
 
     folder = Path(folder)
+    if folder.exists() and not (folder / CONFIG_FILE).is_file() and any(folder.iterdir()):
+        raise CheckpointError(
+            f"{folder}: exists and is not a model folder; it is left as it is (choose a new "
+            "folder, or an existing model folder to replace)"
+        )
     folder.parent.mkdir(parents=True, exist_ok=True)
     building = folder.with_name(f".{folder.name}.building-{os.getpid()}")
     shutil.rmtree(building, ignore_errors=True)

@@ -13,8 +13,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import litserve as ls
-from fastapi import HTTPException
+try:
+    import litserve as ls
+    from fastapi import HTTPException
+except ImportError as missing:  # an optional extra
+    raise ImportError(
+        "lightning-nlp serve needs LitServe: pip install 'lightning_nlp[serve]'"
+    ) from missing
 from jsonargparse import ArgumentParser
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
@@ -86,7 +91,7 @@ class ModelAPI(ls.LitAPI):
             return self._text(request, "text")
         prompt = self._text(request, "prompt")
         max_tokens = request.get("max_tokens", 20)
-        if not isinstance(max_tokens, int) or not 0 < max_tokens <= MAX_TOKENS:
+        if type(max_tokens) is not int or not 0 < max_tokens <= MAX_TOKENS:
             raise HTTPException(400, f'"max_tokens" must be an integer from 1 to {MAX_TOKENS}')
         return prompt, max_tokens
 

@@ -64,7 +64,7 @@ def test_int8_predicts_close_to_fp32(exported):
     torch.testing.assert_close(int8.predict_probs(TEXTS), fp32, atol=0.05, rtol=0)
 
 
-def test_bad_calls_and_files_get_clear_errors(exported, tmp_path):
+def test_bad_calls_and_files_get_clear_errors(exported, tmp_path, capsys):
     predictor = lightning_nlp.load(str(exported), backend="fp32")
     with pytest.raises(TypeError, match="list of texts"):
         predictor.predict("one string")
@@ -75,6 +75,21 @@ def test_bad_calls_and_files_get_clear_errors(exported, tmp_path):
     (tmp_path / "junk.ckpt").write_bytes(b"\x00not a checkpoint")
     with pytest.raises(CheckpointError, match="junk.ckpt"):
         lightning_nlp.load(str(tmp_path / "junk.ckpt"))
+    with pytest.raises(ValueError, match="backend 'fp16'"):
+        lightning_nlp.load(str(exported), backend="fp16")
+    foreign = {"hyper_parameters": {"network": {"class_path": "subprocess.Popen",
+               "init_args": {"args": ["true"]}}}, "state_dict": {},
+               "datamodule": {"vocab": ["<unk>"], "tokenizer": "whitespace"}}  # fmt: skip
+    torch.save(foreign, tmp_path / "foreign.ckpt")
+    with pytest.raises(CheckpointError, match="subprocess.Popen"):
+        lightning_nlp.load(str(tmp_path / "foreign.ckpt"))
+    (tmp_path / "keep").mkdir()
+    (tmp_path / "keep" / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit):  # exit 2 with the message, nothing replaced
+        main(["export", "--ckpt_path", str(tmp_path / "runs" / "version_0"),
+              "--output", str(tmp_path / "keep")])  # fmt: skip
+    assert "not a model folder" in capsys.readouterr().err
+    assert (tmp_path / "keep" / "notes.txt").read_text() == "mine"
     config = json.loads((exported / "config.json").read_text())
     config["network"]["class_path"] = "subprocess.Popen"
     (exported / "config.json").write_text(json.dumps(config))
@@ -117,6 +132,7 @@ def _post(url: str, body: bytes, content_type: str = "application/json") -> tupl
 
 @pytest.mark.integration
 def test_serve_answers_concurrent_requests_as_predict_and_refuses_bad_ones(exported, tmp_path):
+    import contextlib
     import os
     import signal
     import subprocess
@@ -173,7 +189,8 @@ def test_serve_answers_concurrent_requests_as_predict_and_refuses_bad_ones(expor
         try:
             server.wait(timeout=30)
         finally:
-            os.killpg(server.pid, signal.SIGKILL)  # any worker left behind
+            with contextlib.suppress(ProcessLookupError):  # any worker left behind
+                os.killpg(server.pid, signal.SIGKILL)
             server.wait()
     serving = log.read_text(errors="replace").split("Shutting down")[0]
     assert "Traceback" not in serving, serving[-3000:]  # no request crashed anything

@@ -2,6 +2,7 @@
 weights and metrics of the run that was never stopped (dropout masks, variable BPTT windows,
 batch order and the random state all continue where they were)."""
 
+import os
 import sys
 
 import pytest
@@ -34,3 +35,17 @@ def test_resumed_lm_run_ends_as_the_uninterrupted_one(tiny_corpus, tmp_path, mon
     assert metrics_b == metrics_a
     for name, value in weights_a.items():
         assert torch.equal(weights_b[name], value), name
+
+
+def test_epoch_reseeding_accepts_any_seed(monkeypatch):
+    from lightning_nlp.nn.lstm_lm import LSTMLanguageModel
+    from lightning_nlp.tasks.base import Task
+
+    task = Task(LSTMLanguageModel(20, 8, 8, 1, 0.0), torch.optim.Adam)
+    for seed in ("0", "12345", str(2**32 - 1)):  # seed_everything takes at most 2**32 - 1
+        monkeypatch.setenv("PL_GLOBAL_SEED", seed)
+        Task.on_train_batch_start(task, (torch.zeros(2, 3, dtype=torch.long),) * 2, 0)
+        first = torch.rand(3)
+        Task.on_train_batch_start(task, (torch.zeros(2, 3, dtype=torch.long),) * 2, 0)
+        assert torch.equal(torch.rand(3), first)  # the same seed and epoch: the same stream
+        assert os.environ["PL_GLOBAL_SEED"] == seed

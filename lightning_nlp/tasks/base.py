@@ -200,7 +200,9 @@ class Task(pl.LightningModule):
         happens at different moments in a fresh and a resumed run), see `on_train_epoch_start`."""
         seed = os.environ.get("PL_GLOBAL_SEED")
         if batch_idx == 0 and seed is not None:
-            pl.seed_everything(int(seed) * 1_000_003 + self.current_epoch, verbose=False)
+            workers = os.environ.get("PL_SEED_WORKERS", "0")
+            epoch_seed = (int(seed) * 1_000_003 + self.current_epoch) % 2**32
+            pl.seed_everything(epoch_seed, workers=workers == "1", verbose=False)
             os.environ["PL_GLOBAL_SEED"] = seed  # seed_everything records its argument
 
     def on_train_start(self) -> None:

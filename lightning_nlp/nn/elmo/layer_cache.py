@@ -136,7 +136,10 @@ def _save(path: Path, value: np.ndarray) -> None:
 def _load(path: Path) -> np.ndarray | None:
     """The cached array, or None (with a warning; it is then computed again) when the file is
     truncated or altered."""
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError:  # removed meanwhile
+        return None
     payload = data[DIGEST:]
     if hashlib.blake2b(payload, digest_size=DIGEST).digest() == data[:DIGEST]:
         try:
