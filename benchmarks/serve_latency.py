@@ -11,12 +11,7 @@ latency of each. Last line: one JSON object.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from inference import read_test_set
 
-EXE = shutil.which("lightning-nlp", path=str(Path(sys.executable).parent))
+from lightning_nlp.serve import background_server
 
 
 def post(url: str, text: str) -> float:
@@ -48,19 +43,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8789)
     args = parser.parse_args()
     texts, _ = read_test_set(args.data_dir, args.requests)
-    log = tempfile.NamedTemporaryFile(suffix=".log", delete=False)
-    command = [EXE, "serve", args.model, "--port", str(args.port),
-               "--max_batch_size", str(args.max_batch_size)]  # fmt: skip
-    server = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
-    url = f"http://127.0.0.1:{args.port}"
     results = {}
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{url}/health", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.5)
+    with tempfile.TemporaryDirectory() as tmp, background_server(
+        args.model, args.port, Path(tmp) / "server.log", "--max_batch_size",
+        str(args.max_batch_size), start_timeout=300,
+    ) as url:  # fmt: skip
         post(f"{url}/predict", texts[0])  # warm-up
         for clients in (1, 8, 32):
             start = time.perf_counter()
@@ -73,14 +60,6 @@ def main() -> None:
                 "p99_ms": round(float(np.percentile(latencies, 99)) * 1000, 1),
             }
             print(f"{clients} clients: {results[clients]}", file=sys.stderr)
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        finally:
-            with contextlib.suppress(ProcessLookupError):  # any worker left behind
-                os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
     summary = {"benchmark": "serve_latency", "model": args.model, "requests": len(texts),
                "max_batch_size": args.max_batch_size,
                **{f"clients_{c}_{k}": v for c, r in results.items() for k, v in r.items()}}  # fmt: skip

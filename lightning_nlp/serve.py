@@ -10,7 +10,17 @@ no text, a text that is not a string, a text over `max_chars` characters, a body
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 try:
@@ -141,6 +151,41 @@ def serve(
         middlewares=[(RejectBadBodies, {"max_bytes": max_payload_bytes})],
     )
     server.run(host=host, port=port, generate_client_file=False)
+
+
+@contextlib.contextmanager
+def background_server(
+    model: str, port: int, log: Path, *options: str, start_timeout: float = 120
+) -> Iterator[str]:
+    """Runs `lightning-nlp serve model --port port *options` in a process of its own (output to
+    `log`), yields its URL once `/health` answers, and stops it with Ctrl-C (then kills any
+    worker left). For tests, benchmarks and notebooks."""
+    executable = shutil.which("lightning-nlp", path=str(Path(sys.executable).parent))
+    command = [executable or "lightning-nlp", "serve", model, "--port", str(port), *options]
+    with open(log, "wb") as sink:  # a new session: its worker processes stop with it
+        server = subprocess.Popen(command, stdout=sink, stderr=sink, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the server did not start; see {log}") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.send_signal(signal.SIGINT)  # Ctrl-C: LitServe shuts down
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
 
 
 def serve_cli(args: list[str]) -> None:

@@ -132,36 +132,15 @@ def _post(url: str, body: bytes, content_type: str = "application/json") -> tupl
 
 @pytest.mark.integration
 def test_serve_answers_concurrent_requests_as_predict_and_refuses_bad_ones(exported, tmp_path):
-    import contextlib
-    import os
-    import signal
-    import subprocess
-    import time
-    import urllib.request
     from concurrent.futures import ThreadPoolExecutor
 
-    from tests.test_classify_cli import EXE
+    from lightning_nlp.serve import background_server
 
-    port = _free_port()
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    command = [EXE, "serve", str(exported), "--port", str(port), "--backend", "fp32"]
-    command += ["--max_batch_size", "8", "--max_payload_bytes", "5000", "--max_chars", "1000"]
     log = tmp_path / "server.log"
-    with open(log, "wb") as sink:  # a new session: the server's worker processes stop with it
-        server = subprocess.Popen(
-            command, env=env, stdout=sink, stderr=sink, start_new_session=True
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("the server did not start")
+    options = ["--backend", "fp32", "--max_batch_size", "8", "--max_payload_bytes", "5000"]
+    with background_server(
+        str(exported), _free_port(), log, *options, "--max_chars", "1000"
+    ) as url:
         texts = [t for t in TEXTS if t] * 4
         bodies = [json.dumps({"text": t}).encode() for t in texts]
         with ThreadPoolExecutor(8) as pool:
@@ -184,13 +163,5 @@ def test_serve_answers_concurrent_requests_as_predict_and_refuses_bad_ones(expor
             status, answer = _post(f"{url}/predict", body)
             assert status == code and answer.get("detail"), (body[:30], status, answer)
         assert _post(f"{url}/predict", b'{"text": "still serving"}')[0] == 200
-    finally:
-        server.send_signal(signal.SIGINT)  # Ctrl-C: LitServe shuts down
-        try:
-            server.wait(timeout=30)
-        finally:
-            with contextlib.suppress(ProcessLookupError):  # any worker left behind
-                os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
     serving = log.read_text(errors="replace").split("Shutting down")[0]
     assert "Traceback" not in serving, serving[-3000:]  # no request crashed anything
