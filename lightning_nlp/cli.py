@@ -29,6 +29,7 @@ from lightning_nlp.checkpoints import (
 from lightning_nlp.data.io import CorpusError
 from lightning_nlp.loggers import RUN_DIR_ENV, default_logger_config, new_run_dir
 from lightning_nlp.precision import PrecisionError
+from lightning_nlp.tasks.base import TrainingDiverged
 
 PROGRESS_BAR = "lightning_nlp.callbacks.progress.LogFriendlyProgressBar"
 FILE_LOGGERS = ("CSVLogger", "TensorBoardLogger")  # loggers that add name/version subfolders
@@ -205,7 +206,13 @@ def main(args: list[str] | None = None) -> None:
             _extra_command(argv[0])(argv[1:])
         else:
             run_cli(args)  # None: LightningCLI reads sys.argv itself
-    except (CorpusError, CheckpointError, PrecisionError, FileNotFoundError) as error:
+    except (
+        CorpusError,
+        CheckpointError,
+        PrecisionError,
+        TrainingDiverged,
+        FileNotFoundError,
+    ) as error:
         print(f"lightning-nlp: error: {error}", file=sys.stderr)  # noqa: T201
         sys.exit(2)
 

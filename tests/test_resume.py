@@ -7,8 +7,9 @@ import sys
 
 import pytest
 import torch
+from pytorch_lightning.callbacks import Callback
 
-from lightning_nlp.cli import run_cli
+from lightning_nlp.cli import main, run_cli
 from tests.test_cli import _tiny_args
 
 
@@ -49,3 +50,30 @@ def test_epoch_reseeding_accepts_any_seed(monkeypatch):
         Task.on_train_batch_start(task, (torch.zeros(2, 3, dtype=torch.long),) * 2, 0)
         assert torch.equal(torch.rand(3), first)  # the same seed and epoch: the same stream
         assert os.environ["PL_GLOBAL_SEED"] == seed
+
+
+class PoisonWeights(Callback):
+    """Makes the loss NaN from the third step of the second epoch on."""
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx):
+        if trainer.current_epoch == 1 and batch_idx == 2:
+            with torch.no_grad():
+                module.network.decoder.bias.fill_(float("nan"))
+
+
+def test_a_non_finite_loss_stops_the_run_keeping_the_last_good_checkpoint(
+    tiny_corpus, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["lightning-nlp"])
+    args = _tiny_args(tiny_corpus, tmp_path, epochs=3, wandb=False)
+    with pytest.raises(SystemExit) as stop:
+        main(["fit", *args, "--trainer.callbacks+=tests.test_resume.PoisonWeights"])
+    assert stop.value.code == 2
+    message = capsys.readouterr().err
+    last = tmp_path / "run" / "version_0" / "checkpoints" / "last.ckpt"
+    assert "training loss is nan at step" in message and str(last) in message
+    assert "Traceback" not in message
+    checkpoint = torch.load(last, weights_only=True)
+    assert checkpoint["epoch"] == 0  # written after epoch 0, before the loss went bad
+    assert all(torch.isfinite(t).all() for t in checkpoint["state_dict"].values())

@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 import pytorch_lightning as pl
+import torch
 from lightning_fabric.utilities.distributed import DistributedSamplerWrapper
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
@@ -62,6 +63,10 @@ def layer_groups(network: nn.Module) -> list[list[nn.Parameter]]:
     if missing:
         raise ValueError(f"{type(network).__name__}.layer_groups() leaves out {missing[:3]}")
     return groups
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite."""
 
 
 class Task(pl.LightningModule):
@@ -204,6 +209,18 @@ class Task(pl.LightningModule):
             epoch_seed = (int(seed) * 1_000_003 + self.current_epoch) % 2**32
             pl.seed_everything(epoch_seed, workers=workers == "1", verbose=False)
             os.environ["PL_GLOBAL_SEED"] = seed  # seed_everything records its argument
+
+    def on_before_backward(self, loss: torch.Tensor) -> None:
+        """Stops the run at a non-finite loss, before it reaches the weights: the checkpoints
+        on disk stay the last good ones."""
+        if not torch.isfinite(loss.detach()).all():
+            last = run_dir(self.trainer) / "checkpoints" / "last.ckpt"
+            kept = f"the last good checkpoint is {last}" if last.is_file() else "no checkpoint yet"
+            raise TrainingDiverged(
+                f"the training loss is {float(loss):.4g} at step {self.global_step} (epoch "
+                f"{self.current_epoch}); the run stops here and {kept}. Lower the learning "
+                "rate or clip gradients (--trainer.gradient_clip_val) and resume from it"
+            )
 
     def on_train_start(self) -> None:
         sampler = getattr(self.trainer.train_dataloader, "sampler", None)
