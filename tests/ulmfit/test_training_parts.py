@@ -91,6 +91,7 @@ def test_gradual_unfreezing_trains_one_more_group_each_epoch(tmp_path):
             )
 
     trainer = pl.Trainer(
+        default_root_dir=tmp_path,  # the model folder written at the end of fit goes there
         max_epochs=3,
         limit_train_batches=3,
         limit_val_batches=1,
