@@ -8,7 +8,8 @@ unpickled: weights come from safetensors or `torch.load(weights_only=True)`. Cla
 Backends: "fp32"; "bf16" (autocast, on CPUs with AMX/AVX-512 BF16 or on GPUs; refused
 elsewhere, see `lightning_nlp.precision`); "int8" (dynamic quantisation of the linear and LSTM
 layers, made at load time from the fp32 weights); "auto" (the default): bf16 where the hardware
-has it, else fp32 (measured: int8 gained nothing for a BiLSTM classifier, see the README).
+has it, else int8 (measured on an AVX2 CPU for an IMDb BiLSTM: 1.23x fp32's documents/s at the
+same accuracy; see the README).
 int8 covers `nn.Linear`, `nn.LSTM` and `nn.GRU`: AWD-LSTM's weight-dropped LSTMs (which call
 `torch.lstm` themselves) stay fp32, only their decoder/head is quantised.
 """
@@ -48,7 +49,7 @@ class Predictor:
         if backend not in get_args(Backend):
             raise ValueError(f"backend {backend!r}: expected one of {get_args(Backend)}")
         if backend == "auto":
-            backend = "bf16" if bf16_support("cpu").supported else "fp32"
+            backend = "bf16" if bf16_support("cpu").supported else "int8"
         if backend == "bf16":
             check_bf16("bf16-mixed", "cpu")
         self.backend = backend
