@@ -17,6 +17,18 @@ class TextBatch(NamedTuple):
     lengths: Tensor  # (B,) real lengths, all >= 1
     labels: Tensor  # (B,) class ids; -1 where unknown (prediction)
     index: Tensor  # (B,) position of each document in its split, to restore input order
+    loss_scale: float = 1.0  # see RankBatch
+
+
+class RankBatch(list):
+    """One rank's share of a training step's samples, with the factor that makes DDP's mean of
+    the ranks' mean losses the mean over the whole step: the share's weight (samples, or the
+    tokens a per-token loss averages over) times the number of ranks, over the step's weight
+    (1 when the step splits evenly)."""
+
+    def __init__(self, indices: Sequence[int], loss_scale: float) -> None:
+        super().__init__(indices)
+        self.loss_scale = loss_scale
 
 
 class ClassificationDataset(Dataset[TextBatch]):
@@ -50,6 +62,7 @@ class ClassificationDataset(Dataset[TextBatch]):
             torch.from_numpy(lengths),
             torch.as_tensor(labels, dtype=torch.long),
             torch.as_tensor(indices, dtype=torch.long),
+            getattr(indices, "loss_scale", 1.0),
         )
 
 
@@ -60,9 +73,13 @@ class SortishBatchSampler(Sampler[list[int]]):
     batches, each chunk sorted by length; the batches are shuffled, except that the batch
     holding the longest document comes first so that memory peaks at once. Bigger chunks pad
     less but shuffle less: on IMDb, 200 gives 0.97 real tokens per padded token, 50 gives 0.92,
-    and unsorted batches 0.30. Evaluation: all
-    documents sorted by length, longest first. Under DDP each rank takes every `world_size`-th
-    batch; in training the batch list is padded with repeats so every rank runs the same steps.
+    and unsorted batches 0.30. Under DDP a step's batch holds `batch_size * world_size`
+    documents and each rank takes a contiguous part of it, so 2 ranks with batch B train on
+    the batches of one process with batch 2B (`RankBatch.loss_scale` keeps the loss a mean
+    over the step when the last batch does not split evenly; a last batch with fewer documents
+    than ranks joins the one before it; `loss_weights` are each sample's weight in the mean,
+    e.g. its tokens for a per-token loss). Evaluation: all documents sorted by length, longest
+    first, each rank taking every `world_size`-th document, every one counted once.
 
     It splits by rank itself, so the Trainer must not add a distributed sampler: the CLI sets
     `use_distributed_sampler=False` (do the same when building a Trainer).
@@ -77,8 +94,10 @@ class SortishBatchSampler(Sampler[list[int]]):
         rank: int = 0,
         world_size: int = 1,
         chunk_batches: int = 200,
+        loss_weights: np.ndarray | None = None,
     ) -> None:
         self.lengths = np.asarray(lengths)
+        self.loss_weights = np.ones(len(self.lengths)) if loss_weights is None else loss_weights
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
@@ -94,31 +113,40 @@ class SortishBatchSampler(Sampler[list[int]]):
     def batches(self) -> list[list[int]]:
         """This rank's batches for the current epoch."""
         n, size = len(self.lengths), self.batch_size
+        if n < self.world_size:
+            raise ValueError(f"{n} documents cannot be shared by {self.world_size} ranks")
         if not self.shuffle:  # each rank its own documents, every one counted once
-            if n < self.world_size:
-                raise ValueError(f"{n} documents cannot be shared by {self.world_size} ranks")
             order = np.argsort(-self.lengths, kind="stable")[self.rank :: self.world_size]
             return [order[i : i + size].tolist() for i in range(0, len(order), size)]
         rng = np.random.default_rng((self.seed, self.epoch))
         order = rng.permutation(n)
-        chunk = size * self.chunk_batches
+        step = size * self.world_size
+        chunk = step * self.chunk_batches
         batches = []
         for start in range(0, n, chunk):
             part = order[start : start + chunk]
             part = part[np.argsort(-self.lengths[part], kind="stable")]
-            batches += [part[i : i + size].tolist() for i in range(0, len(part), size)]
-        longest = int(np.argmax([self.lengths[b].max() for b in batches])) if batches else 0
+            batches += [part[i : i + step] for i in range(0, len(part), step)]
+        if len(batches) > 1 and len(batches[-1]) < self.world_size:
+            batches[-2:] = [np.concatenate(batches[-2:])]
+        longest = int(np.argmax([self.lengths[b].max() for b in batches]))
         rest = [batches[i] for i in rng.permutation(len(batches)) if i != longest]
-        batches = [batches[longest], *rest] if batches else []
-        remainder = -len(batches) % self.world_size  # repeats, cyclically if fewer than ranks
-        batches += [batches[i % len(batches)] for i in range(remainder)] if batches else []
-        return batches[self.rank :: self.world_size]
+        own = []
+        for batch in [batches[longest], *rest]:
+            share = np.array_split(batch, self.world_size)[self.rank]
+            scale = (
+                self.loss_weights[share].sum() * self.world_size / self.loss_weights[batch].sum()
+            )
+            own.append(RankBatch(share.tolist(), float(scale)))
+        return own
 
     def __iter__(self) -> Iterator[list[int]]:  # type: ignore[override]
         return iter(self.batches())
 
     def __len__(self) -> int:
+        n = len(self.lengths)
         if self.shuffle:
-            return math.ceil(math.ceil(len(self.lengths) / self.batch_size) / self.world_size)
-        own = len(range(self.rank, len(self.lengths), self.world_size))
+            steps, tail = divmod(n, self.batch_size * self.world_size)
+            return steps + int(tail >= self.world_size)
+        own = len(range(self.rank, n, self.world_size))
         return math.ceil(own / self.batch_size)

@@ -29,6 +29,7 @@ class SentenceBatch(NamedTuple):
     chars: Tensor  # (B, T, 50) char ids, all-zero rows after each sentence
     targets: Tensor  # (B, T + 2) word ids of <bos> w_1 .. w_n <eos>, then <pad>
     lengths: Tensor  # (B,) words per sentence
+    loss_scale: float = 1.0  # see RankBatch
 
 
 class SentenceDataset(Dataset[SentenceBatch]):
@@ -61,7 +62,10 @@ class SentenceDataset(Dataset[SentenceBatch]):
             targets[row, 1 : n + 1] = self.word_ids[sentence]
             targets[row, n + 1] = Vocab.eos_id
         return SentenceBatch(
-            torch.from_numpy(chars), torch.from_numpy(targets), torch.from_numpy(lengths)
+            torch.from_numpy(chars),
+            torch.from_numpy(targets),
+            torch.from_numpy(lengths),
+            getattr(indices, "loss_scale", 1.0),
         )
 
 
@@ -180,7 +184,10 @@ class SentenceLMDataModule(pl.LightningDataModule):
         )
         size = self.hparams.batch_size if shuffle else self.hparams.eval_batch_size
         seed = order_seed(self.hparams.order_seed)
-        sampler = SortishBatchSampler(data.lengths, size, shuffle, seed, rank, world)
+        predictions = data.lengths + 1  # a per-token loss: each word and the sentence end
+        sampler = SortishBatchSampler(
+            data.lengths, size, shuffle, seed, rank, world, loss_weights=predictions
+        )
         return DataLoader(data, sampler=sampler, batch_size=None)
 
     def train_dataloader(self) -> DataLoader:

@@ -71,7 +71,7 @@ class BiLMTask(Task):
         return loss
 
     def training_step(self, batch: SentenceBatch, batch_idx: int) -> Tensor:
-        return self._step(batch, "train")
+        return self._step(batch, "train") * batch.loss_scale  # a mean over the step under DDP
 
     def validation_step(self, batch: SentenceBatch, batch_idx: int) -> Tensor:
         return self._step(batch, "val")

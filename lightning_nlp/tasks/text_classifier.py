@@ -160,7 +160,7 @@ class TextClassifierTask(Task):
         return loss
 
     def training_step(self, batch: TextBatch, batch_idx: int) -> Tensor:
-        return self._step(batch, "train")
+        return self._step(batch, "train") * batch.loss_scale  # a mean over the step under DDP
 
     def validation_step(self, batch: TextBatch, batch_idx: int) -> Tensor:
         return self._step(batch, "val")

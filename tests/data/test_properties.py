@@ -124,6 +124,10 @@ def test_evaluation_batches_count_every_document_once_over_ranks(lengths, batch,
 def test_training_batches_cover_every_document_with_equal_steps_per_rank(
     lengths, batch, world, seed
 ):
+    if len(lengths) < world:
+        with pytest.raises(ValueError, match="cannot be shared"):
+            SortishBatchSampler(lengths, batch, True, seed, world_size=world).batches()
+        return
     per_rank = []
     for rank in range(world):
         sampler = SortishBatchSampler(lengths, batch, True, seed, rank, world)
@@ -134,6 +138,33 @@ def test_training_batches_cover_every_document_with_equal_steps_per_rank(
     assert len({len(b) for b in per_rank}) == 1  # every rank runs the same number of steps
     seen = {i for batches in per_rank for b in batches for i in b}
     assert seen == set(range(len(lengths)))
+
+
+@given(
+    lengths=st.lists(st.integers(1, 50), min_size=2, max_size=80),
+    batch=st.integers(1, 9),
+    world=st.integers(2, 3),
+    seed=st.integers(0, 3),
+)
+def test_ranks_split_the_steps_of_one_process_with_a_batch_as_big_as_theirs_together(
+    lengths, batch, world, seed
+):
+    """DDP with batch B trains on one process's batches of B * world: each step's documents
+    are shared out, and the loss scales make the mean of the ranks' means the step's mean."""
+    if len(lengths) < world:
+        return
+    one = SortishBatchSampler(lengths, batch * world, True, seed).batches()
+    ranks = [
+        SortishBatchSampler(lengths, batch, True, seed, r, world).batches() for r in range(world)
+    ]
+    tail = len(lengths) % (batch * world)
+    if 0 < tail < world and len(one) > 1:  # the short last batch joined the one before it
+        return
+    for step, whole in enumerate(one):
+        shares = [r[step] for r in ranks]
+        assert sorted(i for share in shares for i in share) == sorted(whole)
+        for share in shares:  # DDP averages the ranks' gradients: each document weighs 1/N
+            assert share.loss_scale / (world * len(share)) == pytest.approx(1 / len(whole))
 
 
 @given(n=st.integers(20, 300), bptt=st.integers(3, 20), seed=st.integers(0, 5))
