@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 from torch import Tensor, nn
 
@@ -102,8 +103,18 @@ def load_pretrained(folder: str | Path) -> Pretrained:
     if cls is None or not issubclass(cls, nn.Module):
         raise CheckpointError(f"{folder}: {class_path} is not a network of {NETWORK_PACKAGE}")
     network = cls(**config["network"]["init_args"])
-    load_model(network, str(folder / WEIGHTS_FILE))
+    try:
+        load_model(network, str(folder / WEIGHTS_FILE))
+    except (SafetensorError, RuntimeError, OSError) as error:
+        raise CheckpointError(
+            f"{folder / WEIGHTS_FILE}: not this network's weights ({error})"
+        ) from None
     vocab = Vocab.load(folder / VOCAB_FILE)
+    words = config["network"]["init_args"].get("vocab_size", len(vocab))
+    if words != len(vocab):
+        raise CheckpointError(
+            f"{folder / VOCAB_FILE}: {len(vocab)} words, but the network was built for {words}"
+        )
     return Pretrained(
         network.eval(),
         vocab,

@@ -117,14 +117,15 @@ def build_embedding_matrix(
     token_counts: Mapping[str, int] | None = None,
     init: Literal["normal", "zeros"] = "normal",
     seed: int = 0,
+    source: str = "the word vectors",
 ) -> tuple[Tensor, Coverage]:
     """A (V, E) matrix: vectors where known (also lower-cased), else `init` scaled like the
-    vectors; `<pad>` is zero. Raises when `embed_dim` disagrees with the vectors."""
+    vectors; `<pad>` is zero. Raises, naming `source`, when `embed_dim` disagrees."""
     dim = vectors.vector_size
     if embed_dim is not None and embed_dim != dim:
         raise CorpusError(
-            f"the word vectors have dimension {dim} but the model's embed_dim is {embed_dim}; "
-            f"set --model.network.embed_dim {dim}"
+            f"{source}: the vectors have dimension {dim} but the model's embed_dim is "
+            f"{embed_dim}; set --model.network.embed_dim {dim}"
         )
     rng = np.random.default_rng(seed)
     scale = float(np.std(vectors.vectors)) if len(vectors.vectors) else 0.1

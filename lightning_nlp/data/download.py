@@ -8,6 +8,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,9 +75,16 @@ def _download(url: str, targets: list[Path], sources: Mapping[str, Source]) -> N
             if member is None:
                 shutil.copyfile(download, partial)
             else:
-                with zipfile.ZipFile(download) as archive, archive.open(member) as src:
-                    with open(partial, "wb") as dst:
-                        shutil.copyfileobj(src, dst)
+                try:
+                    with zipfile.ZipFile(download) as archive, archive.open(member) as src:
+                        with open(partial, "wb") as dst:
+                            shutil.copyfileobj(src, dst)
+                except (zipfile.BadZipFile, KeyError, EOFError, zlib.error) as error:
+                    partial.unlink(missing_ok=True)
+                    raise CorpusError(
+                        f"{url}: a damaged or truncated archive, or one without {member} "
+                        f"({error}); download it by hand and {where}"
+                    ) from None
             partial.replace(target)
 
 

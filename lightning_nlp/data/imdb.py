@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import tarfile
 from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import numpy as np
 
 from lightning_nlp.data.classification_datamodule import ClassificationDataModule
 from lightning_nlp.data.download import Source, ensure_files
-from lightning_nlp.data.io import CorpusError, atomic_write_text
+from lightning_nlp.data.io import CorpusError, atomic_write_text, read_tar_gz
 from lightning_nlp.data.labeled_texts import LabeledTexts
 from lightning_nlp.data.lm_datamodule import TextFilesLMDataModule
 from lightning_nlp.data.token_cache import default_cache_dir
@@ -43,18 +42,14 @@ def iter_imdb(
                 yield split, label, _decode(path.read_bytes(), str(path)), str(path)
         return
     archive = ensure_files(data_dir, [ARCHIVE], {ARCHIVE: SOURCE})[0]
-    with tarfile.open(archive, "r:gz") as tar:
-        for member in tar:
-            parts = member.name.split("/")
-            wanted = len(parts) == 4 and parts[1] in splits and parts[2] in folders
-            if member.isfile() and wanted:
-                raw = tar.extractfile(member).read()
-                yield (
-                    parts[1],
-                    parts[2],
-                    _decode(raw, f"{archive}:{member.name}"),
-                    f"{archive}:{member.name}",
-                )
+
+    def wanted(name: str) -> bool:
+        parts = name.split("/")
+        return len(parts) == 4 and parts[1] in splits and parts[2] in folders
+
+    for name, raw in read_tar_gz(archive, wanted):
+        split, label = name.split("/")[1:3]
+        yield split, label, _decode(raw, f"{archive}:{name}"), f"{archive}:{name}"
 
 
 def _decode(raw: bytes, origin: str) -> str:

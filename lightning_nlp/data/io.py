@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tarfile
 import tempfile
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -50,6 +53,20 @@ def split_lines(text: str) -> list[str]:
 def read_lines(path: str | Path, encoding: str = "utf-8") -> list[str]:
     """Lines of a text file without their line endings (see `split_lines`); errors as `read_text`."""
     return split_lines(read_text(path, encoding))
+
+
+def read_tar_gz(archive: Path, wanted: Callable[[str], bool]) -> Iterator[tuple[str, bytes]]:
+    """(name, contents) of each file of a .tar.gz whose name is `wanted`. A truncated or
+    damaged archive is a CorpusError naming it, however far it was read."""
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar:
+                if member.isfile() and wanted(member.name):
+                    yield member.name, tar.extractfile(member).read()  # type: ignore[union-attr]
+    except (tarfile.TarError, EOFError, zlib.error) as error:
+        raise CorpusError(
+            f"{archive}: damaged or truncated archive ({error}); delete it and download it again"
+        ) from None
 
 
 def file_digest(path: str | Path, algorithm: str = "sha256") -> str:

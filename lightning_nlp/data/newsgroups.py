@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import tarfile
 from pathlib import Path
 from typing import Any
 
 from lightning_nlp.data.classification_datamodule import ClassificationDataModule
-from lightning_nlp.data.io import CorpusError
+from lightning_nlp.data.io import CorpusError, read_tar_gz
 from lightning_nlp.data.labeled_texts import LabeledTexts
 from lightning_nlp.data.tokenize import TokenizerName
 
@@ -75,15 +74,16 @@ class NewsgroupsDataModule(ClassificationDataModule):
         return splits
 
 
+def _is_post(name: str) -> bool:
+    parts = name.split("/")
+    return len(parts) == 3 and parts[0].startswith("20news-bydate-")
+
+
 def _read_archive(archive: Path) -> list[tuple[str, str, str, str]]:
     posts = []
-    with tarfile.open(archive, "r:gz") as tar:
-        for member in tar:
-            parts = member.name.split("/")
-            if member.isfile() and len(parts) == 3 and parts[0].startswith("20news-bydate-"):
-                split = parts[0].rsplit("-", 1)[1]
-                text = tar.extractfile(member).read().decode("latin-1")
-                posts.append((split, parts[1], text, f"{archive}:{member.name}"))
+    for name, raw in read_tar_gz(archive, _is_post):
+        top, group, _ = name.split("/")
+        posts.append((top.rsplit("-", 1)[1], group, raw.decode("latin-1"), f"{archive}:{name}"))
     if not posts:
         raise CorpusError(f"{archive}: holds no 20news-bydate-train/test posts")
     return posts

@@ -13,6 +13,7 @@ from lightning_nlp.data.io import CorpusError, read_text, split_lines
 from lightning_nlp.data.labeled_texts import LabeledTexts
 
 TableFormat = Literal["auto", "csv", "tsv", "jsonl"]
+MAX_FIELD = 16 * 2**20  # characters in one CSV field: the csv module's default is 128 KiB
 
 
 def read_table(
@@ -41,8 +42,9 @@ def read_table(
                 data.add(str(row[text_column]), str(row[label_column]), f"{path}:{number}")
             except (ValueError, KeyError, TypeError) as error:
                 raise CorpusError(f"{path}:{number}: bad JSON line ({error!r})") from None
-        return data
+        return _not_empty(data, path)
     delimiter = delimiter or ("\t" if format == "tsv" else ",")
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD))
     # the csv module splits records itself, so a quoted field keeps its newlines
     reader = csv.reader(
         io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quotechar, strict=True
@@ -70,6 +72,12 @@ def read_table(
             number = reader.line_num + 1
     except csv.Error as error:
         raise CorpusError(f"{path}:{reader.line_num}: {error}") from None
+    return _not_empty(data, path)
+
+
+def _not_empty(data: LabeledTexts, path: Path) -> LabeledTexts:
+    if not len(data):
+        raise CorpusError(f"{path}: no rows of text and label")
     return data
 
 

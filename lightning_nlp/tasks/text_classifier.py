@@ -114,6 +114,7 @@ class TextClassifierTask(Task):
             datamodule.vocab,
             self.network.embedding.embedding_dim,
             datamodule.train_token_counts(),
+            source=self.hparams.vectors,
         )
         with torch.no_grad():
             self.network.embedding.weight.copy_(matrix)
