@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 from argparse import RawDescriptionHelpFormatter
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from typing import Any
 
 from jsonargparse import DefaultHelpFormatter, Namespace
 from pytorch_lightning.cli import LightningCLI
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from lightning_nlp.callbacks.jsonl_prediction_writer import JSONLPredictionWriter
 from lightning_nlp.checkpoints import (
@@ -206,6 +208,13 @@ def main(args: list[str] | None = None) -> None:
             _extra_command(argv[0])(argv[1:])
         else:
             run_cli(args)  # None: LightningCLI reads sys.argv itself
+    except SIGTERMException:  # Lightning stops at the next batch; 0 would say "finished"
+        print(  # noqa: T201
+            "lightning-nlp: stopped by SIGTERM; the checkpoints written so far are kept: resume "
+            "with --ckpt_path <run folder>/checkpoints/last.ckpt",
+            file=sys.stderr,
+        )
+        sys.exit(128 + signal.SIGTERM)
     except (
         CorpusError,
         CheckpointError,

@@ -17,6 +17,7 @@ from lightning_nlp.data.artifacts import check_same_data, load_artifacts, save_a
 from lightning_nlp.data.classification_dataset import ClassificationDataset, SortishBatchSampler
 from lightning_nlp.data.io import CorpusError, read_lines, split_lines
 from lightning_nlp.data.labeled_texts import LabeledTexts, stratified_split
+from lightning_nlp.data.resumable_loader import ResumableLoader
 from lightning_nlp.data.seeds import order_seed
 from lightning_nlp.data.stages import STAGE_SPLITS, stage_splits
 from lightning_nlp.data.token_cache import TokenTable, tokenize_cached
@@ -267,6 +268,8 @@ class ClassificationDataModule(pl.LightningDataModule):
         size = self.hparams.batch_size if shuffle else self.hparams.eval_batch_size
         seed = order_seed(self.hparams.order_seed)
         sampler = SortishBatchSampler(dataset.lengths, size, shuffle, seed, rank, world)
+        if shuffle:  # training: resumable mid-epoch
+            return ResumableLoader(dataset, sampler)
         return DataLoader(dataset, sampler=sampler, batch_size=None)
 
     def train_dataloader(self) -> DataLoader:

@@ -102,6 +102,7 @@ class SortishBatchSampler(Sampler[list[int]]):
         self.shuffle = shuffle
         self.seed = seed
         self.epoch = 0
+        self.start = 0  # batches of the next epoch to skip (a resumed run: see ResumableLoader)
         self.rank = rank
         self.world_size = world_size
         self.chunk_batches = chunk_batches
@@ -141,7 +142,8 @@ class SortishBatchSampler(Sampler[list[int]]):
         return own
 
     def __iter__(self) -> Iterator[list[int]]:  # type: ignore[override]
-        return iter(self.batches())
+        start, self.start = self.start, 0
+        yield from self.batches()[start:]  # drawn at the first batch, after the epoch is set
 
     def __len__(self) -> int:
         n = len(self.lengths)

@@ -14,6 +14,7 @@ from lightning_nlp.data.corpus_cache import corpus_fingerprint, lm_ids, lm_vocab
 from lightning_nlp.data.download import Source, ensure_files
 from lightning_nlp.data.io import CorpusError
 from lightning_nlp.data.lm_stream import BPTTSampler, LMStream
+from lightning_nlp.data.resumable_loader import ResumableLoader
 from lightning_nlp.data.seeds import order_seed
 from lightning_nlp.data.stages import STAGE_SPLITS, stage_splits
 from lightning_nlp.data.token_cache import TokenTable
@@ -162,6 +163,8 @@ class TextFilesLMDataModule(pl.LightningDataModule):
         stream = self._streams[split]
         seed = order_seed(self.hparams.order_seed)
         sampler = BPTTSampler(stream, self.hparams.bptt, variable, seed)
+        if split == "train":  # training: resumable mid-epoch
+            return ResumableLoader(stream, sampler)
         return DataLoader(stream, sampler=sampler, batch_size=None)
 
     def train_dataloader(self) -> DataLoader:

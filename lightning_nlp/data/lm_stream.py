@@ -64,22 +64,22 @@ def bptt_windows(
 ) -> list[Window]:
     """Consecutive windows covering positions 0 .. row_len - 2 of each row exactly once.
 
-    With `variable`, each window length is drawn as in AWD-LSTM (Merity et al. 2018, sec. 4.1):
-    normal around `bptt` with probability 0.95, else around `bptt / 2`, sd 5, at least 5.
+    With `variable`, window lengths are drawn as in AWD-LSTM (Merity et al. 2018, sec. 4.1):
+    normal around `bptt` with probability 0.95, else around `bptt / 2`, sd 5, at least 5; as
+    many as the expected length (0.975 bptt) fits in a row, then scaled together to cover it.
+    So every epoch has the same number of windows: the Trainer measures an epoch's length
+    once, and an epoch of another length would end without its validation.
     """
-    rng = rng or np.random.default_rng(0)
     usable = row_len - 1
-    windows: list[Window] = []
-    start = 0
-    while start < usable:
-        length = bptt
-        if variable:
-            mean = bptt if rng.random() < 0.95 else bptt / 2
-            length = max(5, int(round(rng.normal(mean, 5))))
-        length = min(length, usable - start)
-        windows.append((start, length))
-        start += length
-    return windows
+    if not variable:
+        return [(start, min(bptt, usable - start)) for start in range(0, usable, bptt)]
+    rng = rng or np.random.default_rng(0)
+    count = max(1, min(round(usable / (0.975 * bptt)), usable))
+    means = np.where(rng.random(count) < 0.95, bptt, bptt / 2)
+    drawn = np.maximum(5, np.round(rng.normal(means, 5)))
+    ends = np.round(np.cumsum(drawn) * usable / drawn.sum()).astype(int)  # ends[-1] == usable
+    starts = np.concatenate([[0], ends[:-1]])
+    return [(int(a), int(b - a)) for a, b in zip(starts, ends) if b > a]
 
 
 class BPTTSampler(Sampler[Window]):
@@ -92,6 +92,7 @@ class BPTTSampler(Sampler[Window]):
 
     def __init__(self, stream: LMStream, bptt: int, variable: bool = False, seed: int = 0) -> None:
         self.epoch = 0
+        self.start = 0  # windows of the next epoch to skip (a resumed run: see ResumableLoader)
         self.seed = seed
         self.row_len = stream.row_len
         self.bptt = bptt
@@ -109,7 +110,8 @@ class BPTTSampler(Sampler[Window]):
         return self._cache[1]
 
     def __iter__(self) -> Iterator[Window]:  # type: ignore[override]
-        yield from self.windows()  # drawn at the first window, after the epoch is set
+        start, self.start = self.start, 0
+        yield from self.windows()[start:]  # drawn at the first window, after the epoch is set
 
     def __len__(self) -> int:
         return len(self.windows())

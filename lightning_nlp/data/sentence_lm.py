@@ -16,6 +16,7 @@ from lightning_nlp.data.artifacts import check_same_data, save_artifacts
 from lightning_nlp.data.characters import token_char_ids
 from lightning_nlp.data.classification_dataset import SortishBatchSampler
 from lightning_nlp.data.io import CorpusError, read_lines
+from lightning_nlp.data.resumable_loader import ResumableLoader
 from lightning_nlp.data.seeds import order_seed
 from lightning_nlp.data.token_cache import TokenTable, tokenize_cached
 from lightning_nlp.data.tokenize import TokenizerName
@@ -188,6 +189,8 @@ class SentenceLMDataModule(pl.LightningDataModule):
         sampler = SortishBatchSampler(
             data.lengths, size, shuffle, seed, rank, world, loss_weights=predictions
         )
+        if shuffle:  # training: resumable mid-epoch
+            return ResumableLoader(data, sampler)
         return DataLoader(data, sampler=sampler, batch_size=None)
 
     def train_dataloader(self) -> DataLoader:

@@ -22,15 +22,17 @@ class LMOutput(NamedTuple):
     dropped: Tensor | None = None  # (B, T, E) the same after output dropout (for AR)
 
 
-def detach_state(state: State, dtype: torch.dtype | None = None) -> State:
+def detach_state(
+    state: State, dtype: torch.dtype | None = None, device: torch.device | None = None
+) -> State:
     """The same state cut from the graph, so gradients stop at the window edge; in `dtype`
     when given (under bf16 autocast, LSTM kernels return bf16 states: carried in the weights'
-    dtype, every window and an fp32 evaluation see one dtype)."""
+    dtype, every window and an fp32 evaluation see one dtype), on `device` when given."""
 
     def detach(t: Any) -> Any:
         if not isinstance(t, Tensor):
             return t
-        t = t.detach()
+        t = t.detach() if device is None else t.detach().to(device)
         return t.to(dtype) if dtype is not None and t.is_floating_point() else t
 
     return tree_map(detach, state)

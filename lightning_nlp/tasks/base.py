@@ -84,6 +84,8 @@ class Task(pl.LightningModule):
         lr_decay: discriminative learning rates (ULMFiT): with the network's layer groups
             bottom to top, the top group gets the optimiser's lr and each lower group the one
             above divided by `lr_decay`. None: one lr for all.
+        checkpoint_every_n_steps: also write `last.ckpt` every this many training steps, so
+            that a long epoch interrupted can be resumed from its middle.
     """
 
     monitor = "val/loss"
@@ -96,12 +98,14 @@ class Task(pl.LightningModule):
         optimizer: OptimizerCallable,
         lr_scheduler: LRSchedulerCallable | None = None,
         lr_decay: float | None = None,
+        checkpoint_every_n_steps: int | None = None,
     ) -> None:
         super().__init__()
         self.network = build_network(network)
         self.optimizer = optimizer
         self.lr_scheduler = lr_scheduler
         self.lr_decay = lr_decay
+        self.checkpoint_every_n_steps = checkpoint_every_n_steps
         self._pretrained_loaded = False
 
     def setup(self, stage: str) -> None:
@@ -151,7 +155,17 @@ class Task(pl.LightningModule):
         # `last.ckpt`, the latest state after every validation, to resume from; Lightning's
         # own `save_last` (2.6) writes it only when the best one changes
         last = ModelCheckpoint(dirpath=folder, filename="last", enable_version_counter=False)
-        return [best, last]
+        if not self.checkpoint_every_n_steps:
+            return [best, last]
+        # long epochs: `last.ckpt` also every N steps, to resume mid-epoch (Lightning allows
+        # one trigger per callback)
+        steps = ModelCheckpoint(
+            dirpath=folder,
+            filename="last",
+            enable_version_counter=False,
+            every_n_train_steps=self.checkpoint_every_n_steps,
+        )
+        return [best, last, steps]
 
     def parameter_groups(self) -> list[dict[str, Any]]:
         """One group per layer group when `lr_decay` is set, else one group of everything."""
@@ -191,23 +205,26 @@ class Task(pl.LightningModule):
 
     def on_train_epoch_start(self) -> None:
         """Makes an epoch depend only on the run's seed and the epoch number, not on what ran
-        before it, so that a run resumed from an epoch's checkpoint continues exactly as the
-        run that was never stopped: the samplers get the epoch (Lightning, resuming from a
-        checkpoint written at an epoch's end, hands them the previous one), and the random
-        generators (dropout masks) are reseeded."""
+        before it, so that a run resumed from a checkpoint continues exactly as the run that
+        was never stopped: the samplers get the epoch (Lightning, resuming from a checkpoint
+        written at an epoch's end, hands them the previous one); see also
+        `on_train_batch_start` and `ResumableLoader` (resuming mid-epoch)."""
         loader = self._trainer.train_dataloader if self._trainer is not None else None
         sampler = getattr(loader, "sampler", None)
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(self.current_epoch)
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
-        """At an epoch's first batch (after the data loader has drawn its own seeds, which
-        happens at different moments in a fresh and a resumed run), see `on_train_epoch_start`."""
+        """Reseeds the random generators (dropout masks) from the run's seed, the epoch and
+        the batch, so that a resumed run, from an epoch's end or from the middle of one, draws
+        the masks of the run that was never stopped."""
         seed = os.environ.get("PL_GLOBAL_SEED")
-        if batch_idx == 0 and seed is not None:
+        if seed is not None:
             workers = os.environ.get("PL_SEED_WORKERS", "0")
-            epoch_seed = (int(seed) * 1_000_003 + self.current_epoch) % 2**32
-            pl.seed_everything(epoch_seed, workers=workers == "1", verbose=False)
+            step_seed = (
+                (int(seed) * 1_000_003 + self.current_epoch) * 1_000_033 + batch_idx
+            ) % 2**32
+            pl.seed_everything(step_seed, workers=workers == "1", verbose=False)
             os.environ["PL_GLOBAL_SEED"] = seed  # seed_everything records its argument
 
     def on_before_backward(self, loss: torch.Tensor) -> None:

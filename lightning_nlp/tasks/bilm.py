@@ -36,8 +36,10 @@ class BiLMTask(Task):
         network: nn.Module,
         optimizer: OptimizerCallable = torch.optim.Adam,
         lr_scheduler: LRSchedulerCallable | None = None,
+        checkpoint_every_n_steps: int | None = None,
     ) -> None:
-        super().__init__(network, optimizer, lr_scheduler)
+        """`optimizer`, `lr_scheduler`, `checkpoint_every_n_steps`: see `Task`."""
+        super().__init__(network, optimizer, lr_scheduler, None, checkpoint_every_n_steps)
         self.save_task_hyperparameters()
         self.ppl = nn.ModuleDict(
             {f"{s}_{d}": Perplexity() for s in STAGES for d in (*DIRECTIONS, "both")}

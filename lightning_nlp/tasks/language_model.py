@@ -16,6 +16,7 @@ from lightning_nlp.tasks.base import Task, export_model_folder
 
 log = logging.getLogger(__name__)
 STAGES = ("train", "val", "test")
+TRAIN_STATE_KEY = "lightning_nlp_train_state"
 
 
 class LanguageModelTask(Task):
@@ -39,7 +40,7 @@ class LanguageModelTask(Task):
         scale_lr_by_window: scale the learning rate by window length / `datamodule.bptt`.
         pretrained: a model folder (from `fit` or `lightning-nlp convert`) whose weights start
             training, re-indexed to this data module's vocabulary.
-        optimizer, lr_scheduler, lr_decay: see `Task`.
+        optimizer, lr_scheduler, lr_decay, checkpoint_every_n_steps: see `Task`.
     """
 
     monitor, mode = "val/ppl", "min"
@@ -55,8 +56,9 @@ class LanguageModelTask(Task):
         optimizer: OptimizerCallable = torch.optim.Adam,
         lr_scheduler: LRSchedulerCallable | None = None,
         lr_decay: float | None = None,
+        checkpoint_every_n_steps: int | None = None,
     ) -> None:
-        super().__init__(network, optimizer, lr_scheduler, lr_decay)
+        super().__init__(network, optimizer, lr_scheduler, lr_decay, checkpoint_every_n_steps)
         self.save_task_hyperparameters()
         self.ppl = torch.nn.ModuleDict({f"{stage}_ppl": Perplexity() for stage in STAGES})
         self._hidden: dict[str, State | None] = dict.fromkeys(STAGES)
@@ -123,6 +125,20 @@ class LanguageModelTask(Task):
     def on_train_epoch_start(self) -> None:
         super().on_train_epoch_start()
         self._hidden["train"] = None
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Keeps the training state carried from window to window, for a mid-epoch resume."""
+        super().on_save_checkpoint(checkpoint)
+        checkpoint[TRAIN_STATE_KEY] = self._hidden["train"]
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_load_checkpoint(checkpoint)
+        self._hidden["train"] = checkpoint.get(TRAIN_STATE_KEY)
+
+    def on_train_start(self) -> None:
+        super().on_train_start()
+        # a state loaded from a checkpoint lies on the CPU
+        self._hidden["train"] = detach_state(self._hidden["train"], self.dtype, self.device)
 
     def on_validation_epoch_start(self) -> None:
         self._hidden["val"] = None

@@ -46,7 +46,7 @@ class TextClassifierTask(Task):
         freeze_embeddings: keep pretrained embeddings fixed.
         early_stopping_patience: stop after this many validations without a better `val/acc`
             (None: never), unless the Trainer has an EarlyStopping callback of its own.
-        optimizer, lr_scheduler, lr_decay: see `Task`.
+        optimizer, lr_scheduler, lr_decay, checkpoint_every_n_steps: see `Task`.
     """
 
     monitor, mode = "val/acc", "max"
@@ -64,8 +64,9 @@ class TextClassifierTask(Task):
         optimizer: OptimizerCallable = torch.optim.Adam,
         lr_scheduler: LRSchedulerCallable | None = None,
         lr_decay: float | None = None,
+        checkpoint_every_n_steps: int | None = None,
     ) -> None:
-        super().__init__(network, optimizer, lr_scheduler, lr_decay)
+        super().__init__(network, optimizer, lr_scheduler, lr_decay, checkpoint_every_n_steps)
         self.save_task_hyperparameters()
         num_classes = self.hparams.network["init_args"]["num_classes"]
         self.metrics = torch.nn.ModuleDict(
