@@ -4,11 +4,12 @@ Each backend runs in a fresh process (`lightning_nlp.load(model, backend)`, text
 in chunks of `--chunk` as `predict` and a server see them): documents/s over the IMDb test
 reviews, the process's peak resident memory, and accuracy against the gold labels. fp32 also
 runs over the first 5,000 reviews, to show that peak memory does not grow with the number of
-documents. bf16 runs only where the CPU has bf16 units (it is refused elsewhere: null).
+documents. bf16 runs only where the CPU has bf16 units (it is refused elsewhere: null);
+torchscript and onnx need the graphs of `lightning-nlp export --torchscript true --onnx true`.
 Last line: one JSON object.
 
     python benchmarks/inference.py --model runs/.../pretrained --data-dir ../shared/data/imdb
-        [--docs 25000] [--backends fp32 bf16 int8] [--batch-size 64]
+        [--docs 25000] [--backends fp32 bf16 int8 torchscript onnx] [--batch-size 64]
 """
 
 from __future__ import annotations
@@ -79,7 +80,9 @@ def main() -> None:
     parser.add_argument("--model", required=True, help="model folder, checkpoint or run folder")
     parser.add_argument("--data-dir", default="../shared/data/imdb")
     parser.add_argument("--docs", type=int, default=25000)
-    parser.add_argument("--backends", nargs="+", default=["fp32", "bf16", "int8"])
+    parser.add_argument(
+        "--backends", nargs="+", default=["fp32", "bf16", "int8", "torchscript", "onnx"]
+    )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--chunk", type=int, default=1000, help="texts per predict() call")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
 from typing import Any, Literal
 
 import torch
 from jsonargparse import ActionConfigFile, ArgumentParser
 
 from lightning_nlp.checkpoints import (
-    CheckpointError,
     check_task,
-    data_state,
     read_checkpoint,
     resolve_checkpoint,
 )
@@ -20,29 +17,7 @@ from lightning_nlp.config_sections import IGNORED_SECTIONS
 from lightning_nlp.data.tokenize import TokenizerName, get_tokenizer
 from lightning_nlp.data.vocab import EOS, Vocab
 from lightning_nlp.nn.generation import beam_search, sample
-from lightning_nlp.precision import check_bf16
 from lightning_nlp.tasks.language_model import LanguageModelTask
-
-
-def load_language_model(ckpt_path: str | Path) -> tuple[LanguageModelTask, Vocab, dict[str, Any]]:
-    """Task, vocabulary and data settings from a checkpoint (or run folder) of a language model."""
-    path = resolve_checkpoint(ckpt_path)
-    checkpoint = read_checkpoint(path)
-    check_task(checkpoint, LanguageModelTask, path)
-    data = data_state(checkpoint)
-    if data is None or "labels" in data:
-        raise CheckpointError(f"{path}: is not a language-model checkpoint (no LM vocabulary)")
-    # the checkpoint is already in memory: build the task from its hyperparameters, not a re-read
-    hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if not k.startswith("_")}
-    if "network" not in hparams:
-        raise CheckpointError(f"{path}: written by an older lightning_nlp (no network config)")
-    task = LanguageModelTask(**hparams)
-    task.load_state_dict(checkpoint["state_dict"])
-    vocab = Vocab(data["vocab"])
-    vocab_size = task.hparams.network["init_args"]["vocab_size"]
-    if vocab_size != len(vocab):
-        raise CheckpointError(f"{path}: model has {vocab_size} tokens, vocab {len(vocab)}")
-    return task.eval(), vocab, data
 
 
 def generate_text(
@@ -104,23 +79,23 @@ def generate(
         precision: "bf16-mixed" runs the model under bf16 autocast (CPUs with AMX or
             AVX-512 BF16; refused elsewhere, see `lightning-nlp bf16`).
     """
-    task, vocab, data_state = load_language_model(ckpt_path)
-    check_bf16(precision, "cpu")
-    with torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16-mixed"):
-        return generate_text(
-            task.network,
-            vocab,
-            data_state["tokenizer"],
-            prompt,
-            max_tokens,
-            temperature,
-            top_k,
-            beam_size,
-            length_penalty,
-            num_samples,
-            seed,
-            bool(data_state.get("backwards")),
-        )
+    from lightning_nlp.export import pretrained_from_checkpoint
+    from lightning_nlp.predictor import Predictor
+
+    path = resolve_checkpoint(ckpt_path)
+    checkpoint = read_checkpoint(path)
+    check_task(checkpoint, LanguageModelTask, path)
+    backend = "bf16" if precision == "bf16-mixed" else "fp32"
+    return Predictor(pretrained_from_checkpoint(path, checkpoint), backend).generate(
+        prompt,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        top_k=top_k,
+        beam_size=beam_size,
+        length_penalty=length_penalty,
+        num_samples=num_samples,
+        seed=seed,
+    )
 
 
 def generate_cli(args: list[str]) -> None:

@@ -12,13 +12,15 @@ has it, else int8 (measured on an AVX2 CPU for an IMDb BiLSTM: 1.23x fp32's docu
 same accuracy; see the README).
 int8 covers `nn.Linear`, `nn.LSTM` and `nn.GRU`: AWD-LSTM's weight-dropped LSTMs (which call
 `torch.lstm` themselves) stay fp32, only their decoder/head is quantised.
+"torchscript" and "onnx" (onnxruntime) run the graphs that `lightning-nlp export --torchscript
+true --onnx true` writes into a classifier's model folder (see `lightning_nlp.graphs`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -33,7 +35,7 @@ from lightning_nlp.nn.elmo.elmo import Elmo
 from lightning_nlp.precision import bf16_support, check_bf16
 from lightning_nlp.pretrained import CONFIG_FILE, Pretrained, load_pretrained
 
-Backend = Literal["auto", "fp32", "bf16", "int8"]
+Backend = Literal["auto", "fp32", "bf16", "int8", "torchscript", "onnx"]
 
 
 class Predictor:
@@ -41,11 +43,19 @@ class Predictor:
 
     Args:
         pretrained: the network with its vocabulary, tokeniser and labels.
-        backend: "auto", "fp32", "bf16" or "int8" (see the module's docstring).
+        backend: "auto", "fp32", "bf16", "int8", "torchscript" or "onnx" (see the module's
+            docstring).
         batch_size: documents per forward pass; batches hold documents of similar length.
+        folder: the model folder, where the torchscript and onnx backends find their graph.
     """
 
-    def __init__(self, pretrained: Pretrained, backend: Backend = "auto", batch_size: int = 64):
+    def __init__(
+        self,
+        pretrained: Pretrained,
+        backend: Backend = "auto",
+        batch_size: int = 64,
+        folder: str | Path | None = None,
+    ):
         if backend not in get_args(Backend):
             raise ValueError(f"backend {backend!r}: expected one of {get_args(Backend)}")
         if backend == "auto":
@@ -66,6 +76,16 @@ class Predictor:
                     network, {nn.Linear, nn.LSTM, nn.GRU}, dtype=torch.qint8
                 )
         self.network = network
+        self._forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = network
+        if backend in ("torchscript", "onnx"):
+            from lightning_nlp.graphs import GRAPH_FILES, load_graph
+
+            if folder is None or pretrained.labels is None:
+                raise CheckpointError(
+                    f"the {backend} backend runs a classifier's model folder written by "
+                    f"lightning-nlp export --{backend} true"
+                )
+            self._forward = load_graph(Path(folder) / GRAPH_FILES[backend], backend)
 
     @property
     def labels(self) -> list[str] | None:
@@ -99,7 +119,7 @@ class Predictor:
         out = torch.empty(len(docs), len(self.labels or []))
         for batch in self._batches(dataset):
             with self._autocast():
-                logits = self.network(batch.tokens, batch.lengths)  # (B, C)
+                logits = self._forward(batch.tokens, batch.lengths)  # (B, C)
             out[batch.index] = logits.float().softmax(-1)
         return out
 
@@ -125,10 +145,10 @@ class Predictor:
 def load(path: str | Path, backend: Backend = "auto", batch_size: int = 64) -> Predictor:
     """A `Predictor` from a model folder, a checkpoint or a run folder."""
     path = Path(path)
-    if (path / CONFIG_FILE).is_file():
-        return Predictor(load_pretrained(path), backend, batch_size)
     if (path / "pretrained" / CONFIG_FILE).is_file():  # a run folder after `fit`
-        return Predictor(load_pretrained(path / "pretrained"), backend, batch_size)
+        path = path / "pretrained"
+    if (path / CONFIG_FILE).is_file():
+        return Predictor(load_pretrained(path), backend, batch_size, path)
     from lightning_nlp.export import pretrained_from_checkpoint
 
     return Predictor(pretrained_from_checkpoint(path), backend, batch_size)

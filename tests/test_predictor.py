@@ -165,3 +165,39 @@ def test_serve_answers_concurrent_requests_as_predict_and_refuses_bad_ones(expor
         assert _post(f"{url}/predict", b'{"text": "still serving"}')[0] == 200
     serving = log.read_text(errors="replace").split("Shutting down")[0]
     assert "Traceback" not in serving, serving[-3000:]  # no request crashed anything
+
+
+@pytest.mark.integration
+def test_torchscript_and_onnx_graphs_predict_as_pytorch(trained, tmp_path, capsys):
+    capsys.readouterr()
+    folder = tmp_path / "graphs"
+    main([
+        "export", "--ckpt_path", str(trained), "--output", str(folder),
+        "--torchscript", "true", "--onnx", "true",
+    ])  # fmt: skip
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(line["graphs"]) == {"torchscript", "onnx"}
+    assert json.loads((folder / "graphs.json").read_text()) == line["graphs"]
+    assert all(g["max_abs_logit_diff"] <= 1e-4 for g in line["graphs"].values())
+    expected = lightning_nlp.load(folder, backend="fp32").predict_probs(TEXTS)
+    for backend in ("torchscript", "onnx"):
+        predictor = lightning_nlp.load(folder, backend=backend)
+        torch.testing.assert_close(predictor.predict_probs(TEXTS), expected, atol=1e-5, rtol=0)
+        assert [r["label"] for r in predictor.predict(TEXTS)] == [
+            predictor.labels[int(p.argmax())] for p in expected
+        ]
+
+
+def test_graphs_of_a_language_model_are_refused_before_writing(tiny_corpus, tmp_path, capsys):
+    run_cli(["fit", *_tiny_args(tiny_corpus, tmp_path, epochs=1, wandb=False)])
+    capsys.readouterr()
+    ckpt = tmp_path / "run" / "version_0" / "checkpoints" / "last.ckpt"
+    with pytest.raises(SystemExit) as exit_:
+        main(
+            ["export", "--ckpt_path", str(ckpt), "--output", str(tmp_path / "m"), "--onnx", "true"]
+        )
+    assert exit_.value.code == 2
+    assert "LSTMLanguageModel is not one" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+    with pytest.raises(CheckpointError, match="lightning-nlp export --onnx true"):
+        lightning_nlp.load(ckpt.parent.parent / "pretrained", backend="onnx")

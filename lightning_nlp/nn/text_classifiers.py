@@ -14,6 +14,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from lightning_nlp.nn.functional import lengths_to_mask, masked_max, masked_mean
 from lightning_nlp.nn.init_args import init_arguments
 from lightning_nlp.nn.mlp_head import MLPHead
+from lightning_nlp.nn.padded_rnn import run_padded
 
 CellType = Literal["rnn", "lstm", "gru"]
 Pooling = Literal["last", "mean", "max"]
@@ -94,6 +95,7 @@ class RNNClassifier(nn.Module):
         )
         self.pooling = pooling
         self.num_directions = 2 if bidirectional else 1
+        self.packed = True  # False: the padded path of exported graphs (same results)
         self.head = MLPHead(hidden_dim * self.num_directions, num_classes, head_hidden_dim, dropout)
 
     def embed(self, tokens: Tensor) -> Tensor:
@@ -103,15 +105,22 @@ class RNNClassifier(nn.Module):
     def encode(self, tokens: Tensor, lengths: Tensor) -> Tensor:
         """tokens: (B, T); lengths: (B,), all >= 1. Returns pooled features (B, D * H)."""
         embedded = self.embed(tokens)  # (B, T, E)
-        packed = pack_padded_sequence(
-            embedded, lengths.cpu(), batch_first=True, enforce_sorted=False
-        )
-        packed_out, state = self.rnn(packed)
-        if self.pooling == "last":
+        if self.packed:
+            packed_out, state = self.rnn(
+                pack_padded_sequence(
+                    embedded, lengths.cpu(), batch_first=True, enforce_sorted=False
+                )
+            )
             h_n = state[0] if isinstance(state, tuple) else state  # (L * D, B, H)
-            last_layer = h_n[-self.num_directions :]  # (D, B, H)
-            return last_layer.transpose(0, 1).flatten(1)  # (B, D * H)
-        output, _ = pad_packed_sequence(packed_out, batch_first=True, total_length=tokens.shape[1])
+            last = h_n[-self.num_directions :]  # (D, B, H)
+        else:  # exported graphs (TorchScript, ONNX) cannot hold packed sequences
+            output, last = run_padded(self.rnn, embedded, lengths)  # (B, T, D * H), (D, B, H)
+        if self.pooling == "last":
+            return last.transpose(0, 1).flatten(1)  # (B, D * H)
+        if self.packed:
+            output, _ = pad_packed_sequence(
+                packed_out, batch_first=True, total_length=tokens.shape[1]
+            )
         mask = lengths_to_mask(lengths, tokens.shape[1]).to(output.device)  # (B, T)
         pool = masked_mean if self.pooling == "mean" else masked_max
         return pool(output, mask)  # (B, D * H)

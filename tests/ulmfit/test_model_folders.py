@@ -49,7 +49,8 @@ def test_a_model_folder_round_trips_without_pickles(tmp_path):
     assert torch.equal(loaded.network(tokens).logits, model(tokens).logits)
     assert loaded.network.decoder.weight is loaded.network.encoder.embedding.weight
     assert loaded.vocab.itos == vocab.itos and loaded.tokenizer == "whitespace"
-    save_pretrained(tmp_path / "lm", model, Vocab([*SPECIALS, "x"]), "nltk")  # replaced whole
+    other = AWDLSTMLanguageModel(5, 6, 10, 2)
+    save_pretrained(tmp_path / "lm", other, Vocab([*SPECIALS, "x"]), "nltk")  # replaced whole
     assert load_pretrained(tmp_path / "lm").vocab.itos[-1] == "x"
 
 

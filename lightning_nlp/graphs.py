@@ -1,0 +1,134 @@
+"""A classifier's network as a TorchScript or ONNX graph beside its model folder, checked
+against PyTorch when written, and run by `lightning_nlp.load(folder, backend=...)`.
+
+The graphs take `tokens` (B, T) int64 and `lengths` (B,) int64 and return logits (B, C), for
+any B and T. Recurrent layers run over padded batches (`lightning_nlp.nn.padded_rnn`), as
+packed sequences cannot be exported; the results are the same.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from lightning_nlp.checkpoints import CheckpointError
+from lightning_nlp.data.io import atomic_write_text
+from lightning_nlp.nn.text_classifiers import AveragedEmbeddingClassifier, RNNClassifier
+
+GraphFormat = Literal["torchscript", "onnx"]
+GRAPH_FILES: dict[str, str] = {"torchscript": "model.torchscript.pt", "onnx": "model.onnx"}
+GRAPHS_FILE = "graphs.json"  # what was written, and how far it is from PyTorch's outputs
+TOLERANCE = 1e-4  # largest absolute logit difference accepted from an exported graph
+
+
+def exportable(network: nn.Module) -> nn.Module:
+    """A copy of `network` in eval mode whose forward can be traced."""
+    if not isinstance(network, RNNClassifier | AveragedEmbeddingClassifier):
+        raise CheckpointError(
+            f"TorchScript and ONNX export cover the classifiers of "
+            f"lightning_nlp.nn.text_classifiers; {type(network).__name__} is not one"
+        )
+    copied = copy.deepcopy(network).eval()
+    if isinstance(copied, RNNClassifier):
+        copied.packed = False
+    return copied
+
+
+def example_inputs(vocab_size: int, batch: int = 3, steps: int = 11) -> tuple[Tensor, Tensor]:
+    """A batch of random ids with unequal lengths, the longest filling the batch."""
+    generator = torch.Generator().manual_seed(0)
+    tokens = torch.randint(4, vocab_size, (batch, steps), generator=generator)  # (B, T)
+    lengths = torch.linspace(steps, 1, batch).round().long()  # (B,)
+    tokens[torch.arange(steps) >= lengths.unsqueeze(1)] = 0
+    return tokens, lengths
+
+
+def write_graphs(network: nn.Module, folder: str | Path, formats: list[GraphFormat]) -> dict:
+    """Writes each format's graph into `folder` (atomically), runs it on two batches of other
+    shapes than the one it was traced with and refuses it if its logits differ from PyTorch's
+    by more than TOLERANCE. Returns and saves (`graphs.json`) each file and its difference."""
+    folder = Path(folder)
+    model = exportable(network)
+    vocab_size = model.embedding.num_embeddings
+    trace_inputs = example_inputs(vocab_size)
+    checks = [example_inputs(vocab_size, 5, 23), example_inputs(vocab_size, 1, 4)]
+    written: dict[str, Any] = {}
+    for fmt in formats:
+        path = folder / GRAPH_FILES[fmt]
+        with tempfile.TemporaryDirectory(dir=folder) as tmp:
+            building = Path(tmp) / path.name
+            (_write_torchscript if fmt == "torchscript" else _write_onnx)(
+                model, trace_inputs, building
+            )
+            run = load_graph(building, fmt)
+            with torch.inference_mode():
+                gap = max(float((run(*x) - model(*x)).abs().max()) for x in checks)
+            if not gap <= TOLERANCE:
+                raise CheckpointError(
+                    f"{path}: the {fmt} graph's logits differ from PyTorch's by {gap:.3g} "
+                    f"(more than {TOLERANCE}); not written"
+                )
+            os.replace(building, path)
+        written[fmt] = {"file": path.name, "max_abs_logit_diff": gap}
+    atomic_write_text(folder / GRAPHS_FILE, json.dumps(written, indent=2) + "\n")
+    return written
+
+
+def _write_torchscript(model: nn.Module, inputs: tuple[Tensor, Tensor], path: Path) -> None:
+    with torch.inference_mode(False), torch.no_grad():
+        traced = torch.jit.trace(model, inputs, check_trace=False)
+    traced.save(str(path))
+
+
+def _write_onnx(model: nn.Module, inputs: tuple[Tensor, Tensor], path: Path) -> None:
+    batch, steps = torch.export.Dim("batch"), torch.export.Dim("steps")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's notes on skipped optional registries
+        torch.onnx.export(
+            model,
+            inputs,
+            str(path),
+            input_names=["tokens", "lengths"],
+            output_names=["logits"],
+            dynamic_shapes=({0: batch, 1: steps}, {0: batch}),
+            dynamo=True,
+            external_data=False,  # one file (a classifier is far below protobuf's 2 GB)
+            verbose=False,
+        )
+
+
+def load_graph(path: str | Path, fmt: GraphFormat) -> Callable[[Tensor, Tensor], Tensor]:
+    """A function (tokens, lengths) -> logits running the graph in `path`."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(
+            f"{path}: file not found; write it with lightning-nlp export --{fmt} true"
+        )
+    if fmt == "torchscript":
+        graph = torch.jit.load(str(path), map_location="cpu").eval()
+        return lambda tokens, lengths: graph(tokens, lengths)
+    try:
+        import onnxruntime
+    except ImportError:
+        raise CheckpointError(
+            "the onnx backend needs onnxruntime: pip install 'lightning-nlp[export]'"
+        ) from None
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # errors only
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def run(tokens: Tensor, lengths: Tensor) -> Tensor:
+        feeds = {"tokens": tokens.numpy(), "lengths": lengths.numpy()}
+        return torch.from_numpy(np.asarray(session.run(["logits"], feeds)[0]))
+
+    return run
