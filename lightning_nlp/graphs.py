@@ -8,8 +8,11 @@ packed sequences cannot be exported; the results are the same.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import json
+import logging
 import os
 import tempfile
 import warnings
@@ -92,19 +95,25 @@ def _write_torchscript(model: nn.Module, inputs: tuple[Tensor, Tensor], path: Pa
 
 def _write_onnx(model: nn.Module, inputs: tuple[Tensor, Tensor], path: Path) -> None:
     batch, steps = torch.export.Dim("batch"), torch.export.Dim("steps")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's notes on skipped optional registries
-        torch.onnx.export(
-            model,
-            inputs,
-            str(path),
-            input_names=["tokens", "lengths"],
-            output_names=["logits"],
-            dynamic_shapes=({0: batch, 1: steps}, {0: batch}),
-            dynamo=True,
-            external_data=False,  # one file (a classifier is far below protobuf's 2 GB)
-            verbose=False,
-        )
+    exporter_log = logging.getLogger("torch.onnx")
+    level = exporter_log.level
+    exporter_log.setLevel(logging.ERROR)  # its notes on optional registries (torchvision)
+    try:  # the exporter prints its progress: kept off stdout, where `export` writes its JSON
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                model,
+                inputs,
+                str(path),
+                input_names=["tokens", "lengths"],
+                output_names=["logits"],
+                dynamic_shapes=({0: batch, 1: steps}, {0: batch}),
+                dynamo=True,
+                external_data=False,  # one file (a classifier is far below protobuf's 2 GB)
+                verbose=False,
+            )
+    finally:
+        exporter_log.setLevel(level)
 
 
 def load_graph(path: str | Path, fmt: GraphFormat) -> Callable[[Tensor, Tensor], Tensor]:

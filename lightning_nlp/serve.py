@@ -136,8 +136,9 @@ def serve(
         model: a model folder (`lightning-nlp export`, or a run's `pretrained`), a checkpoint or
             a run folder.
         port, host: where to listen (host 0.0.0.0 to accept other machines).
-        backend: "auto" (bf16 where the hardware has it, else int8), "fp32", "bf16", "int8",
-            "torchscript", "onnx" (the graphs `export` writes).
+        backend: "auto" (bf16 where the hardware has it, else the folder's ONNX graph if it
+            has one, else int8), "fp32", "bf16", "int8", "torchscript", "onnx" (the graphs
+            `export` writes).
         max_batch_size: most requests answered by one forward pass.
         batch_timeout: seconds to wait for a batch to fill.
         max_chars: longest text accepted (413 beyond).

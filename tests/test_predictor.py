@@ -12,6 +12,7 @@ import lightning_nlp
 from lightning_nlp.checkpoints import CheckpointError
 from lightning_nlp.cli import main, run_cli
 from lightning_nlp.generate import generate
+from lightning_nlp.precision import bf16_support
 from tests import test_classify_cli
 from tests.test_classify_cli import TEXTS, _args, _expected_probs
 from tests.test_cli import _tiny_args
@@ -168,7 +169,7 @@ def test_serve_answers_concurrent_requests_as_predict_and_refuses_bad_ones(expor
 
 
 @pytest.mark.integration
-def test_torchscript_and_onnx_graphs_predict_as_pytorch(trained, tmp_path, capsys):
+def test_torchscript_and_onnx_graphs_predict_as_pytorch(trained, exported, tmp_path, capsys):
     capsys.readouterr()
     folder = tmp_path / "graphs"
     main([
@@ -180,6 +181,9 @@ def test_torchscript_and_onnx_graphs_predict_as_pytorch(trained, tmp_path, capsy
     assert json.loads((folder / "graphs.json").read_text()) == line["graphs"]
     assert all(g["max_abs_logit_diff"] <= 1e-4 for g in line["graphs"].values())
     expected = lightning_nlp.load(folder, backend="fp32").predict_probs(TEXTS)
+    fastest = "bf16" if bf16_support("cpu").supported else "onnx"
+    assert lightning_nlp.load(folder).backend == fastest  # "auto" picks the graph
+    assert lightning_nlp.load(exported).backend in ("bf16", "int8")  # a folder without one
     for backend in ("torchscript", "onnx"):
         predictor = lightning_nlp.load(folder, backend=backend)
         torch.testing.assert_close(predictor.predict_probs(TEXTS), expected, atol=1e-5, rtol=0)
