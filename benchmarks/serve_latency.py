@@ -41,12 +41,16 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=256)
     parser.add_argument("--max-batch-size", type=int, default=32)
     parser.add_argument("--port", type=int, default=8789)
+    parser.add_argument("--backend", default="auto", help="as `lightning-nlp serve --backend`")
     args = parser.parse_args()
+    import lightning_nlp
+
+    backend = lightning_nlp.load(args.model, backend=args.backend).backend  # what auto picks
     texts, _ = read_test_set(args.data_dir, args.requests)
     results = {}
     with tempfile.TemporaryDirectory() as tmp, background_server(
         args.model, args.port, Path(tmp) / "server.log", "--max_batch_size",
-        str(args.max_batch_size), start_timeout=300,
+        str(args.max_batch_size), "--backend", backend, start_timeout=300,
     ) as url:  # fmt: skip
         post(f"{url}/predict", texts[0])  # warm-up
         for clients in (1, 8, 32):
@@ -60,7 +64,8 @@ def main() -> None:
                 "p99_ms": round(float(np.percentile(latencies, 99)) * 1000, 1),
             }
             print(f"{clients} clients: {results[clients]}", file=sys.stderr)
-    summary = {"benchmark": "serve_latency", "model": args.model, "requests": len(texts),
+    summary = {"benchmark": "serve_latency", "model": args.model, "backend": backend,
+               "requests": len(texts),
                "max_batch_size": args.max_batch_size,
                **{f"clients_{c}_{k}": v for c, r in results.items() for k, v in r.items()}}  # fmt: skip
     print(json.dumps(summary))
