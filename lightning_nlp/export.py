@@ -78,9 +78,11 @@ def export(
     pre = pretrained_from_checkpoint(ckpt_path)
     formats = [f for f, wanted in (("torchscript", torchscript), ("onnx", onnx)) if wanted]
     if formats:
-        from lightning_nlp.graphs import exportable
+        from lightning_nlp.graphs import check_onnx_packages, exportable
 
         exportable(pre.network)  # refuses other networks before anything is written
+        if onnx:
+            check_onnx_packages()
     folder = save_pretrained(
         output, pre.network, pre.vocab, pre.tokenizer, pre.backwards, pre.labels, pre.max_len
     )

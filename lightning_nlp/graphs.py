@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import importlib.util
 import io
 import json
 import logging
@@ -32,6 +33,16 @@ GraphFormat = Literal["torchscript", "onnx"]
 GRAPH_FILES: dict[str, str] = {"torchscript": "model.torchscript.pt", "onnx": "model.onnx"}
 GRAPHS_FILE = "graphs.json"  # what was written, and how far it is from PyTorch's outputs
 TOLERANCE = 1e-4  # largest absolute logit difference accepted from an exported graph
+
+
+def check_onnx_packages() -> None:
+    """Refuses, before anything is written, an ONNX export without the `export` extra."""
+    needed = ("onnx", "onnxscript", "onnxruntime")
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        raise CheckpointError(
+            f"ONNX export needs {', '.join(missing)}: pip install 'lightning-nlp[export]'"
+        )
 
 
 def exportable(network: nn.Module) -> nn.Module:
@@ -124,7 +135,10 @@ def load_graph(path: str | Path, fmt: GraphFormat) -> Callable[[Tensor, Tensor],
             f"{path}: file not found; write it with lightning-nlp export --{fmt} true"
         )
     if fmt == "torchscript":
-        graph = torch.jit.load(str(path), map_location="cpu").eval()
+        try:
+            graph = torch.jit.load(str(path), map_location="cpu").eval()
+        except RuntimeError as error:
+            raise CheckpointError(f"{path}: not a TorchScript graph ({error})") from None
         return lambda tokens, lengths: graph(tokens, lengths)
     try:
         import onnxruntime
@@ -134,7 +148,12 @@ def load_graph(path: str | Path, fmt: GraphFormat) -> Callable[[Tensor, Tensor],
         ) from None
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # errors only
-    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    try:
+        session = onnxruntime.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as error:  # noqa: BLE001 (onnxruntime raises its own kinds)
+        raise CheckpointError(f"{path}: not an ONNX graph ({error})") from None
 
     def run(tokens: Tensor, lengths: Tensor) -> Tensor:
         feeds = {"tokens": tokens.numpy(), "lengths": lengths.numpy()}

@@ -79,3 +79,27 @@ def test_a_run_stopped_mid_epoch_resumes_to_the_same_end(uninterrupted, tmp_path
     assert rows[-1]["val/ppl"] == whole_rows[-1]["val/ppl"]  # the end of the second epoch
     for name, value in whole_weights.items():
         assert torch.equal(weights[name], value), name
+
+
+@pytest.mark.slow
+def test_a_ddp_run_stopped_mid_epoch_resumes_to_the_same_end(tmp_path):
+    """Each rank carries its own rows' state: the checkpoint keeps every rank's."""
+    corpus = write_corpus(tmp_path / "corpus")
+    ddp = ["--trainer.devices", "2", "--trainer.strategy", "ddp", "--trainer.accelerator", "cpu"]
+    ddp += ["--data.batch_size", "2", "--data.eval_batch_size", "1"]
+    whole = tmp_path / "whole"
+    assert _fit(corpus, whole, *ddp).returncode == 0
+    callback = ["--trainer.callbacks+=tests.signal_at_step.SignalAtStep"]
+    callback += ["--trainer.callbacks.step", str(STOP_AT), "--trainer.callbacks.signum", "15"]
+    stopped = _fit(corpus, tmp_path, *ddp, *callback)
+    assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr[-3000:]
+    last = tmp_path / "run" / "version_0" / "checkpoints" / "last.ckpt"
+    state = torch.load(last, weights_only=True)["lightning_nlp_train_state"]
+    assert state["ranks"] == 2 and state["state"][0].shape[0] == 2  # (ranks, layers, B, H)
+    resumed = _fit(corpus, tmp_path, *ddp, "--ckpt_path", str(last))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    weights, rows = _outcome(tmp_path)
+    whole_weights, whole_rows = _outcome(whole)
+    assert rows[-1]["val/ppl"] == whole_rows[-1]["val/ppl"]
+    for name, value in whole_weights.items():
+        assert torch.equal(weights[name], value), name

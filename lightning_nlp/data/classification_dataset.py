@@ -11,6 +11,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset, Sampler
 
+from lightning_nlp.data.io import CorpusError
+
 
 class TextBatch(NamedTuple):
     tokens: Tensor  # (B, T) ids, padded with pad_id after each document
@@ -97,6 +99,10 @@ class SortishBatchSampler(Sampler[list[int]]):
         loss_weights: np.ndarray | None = None,
     ) -> None:
         self.lengths = np.asarray(lengths)
+        if shuffle and len(self.lengths) < world_size:  # a rank without a step would hang
+            raise CorpusError(
+                f"{len(self.lengths)} training documents cannot be shared by {world_size} ranks"
+            )
         self.loss_weights = np.ones(len(self.lengths)) if loss_weights is None else loss_weights
         self.batch_size = batch_size
         self.shuffle = shuffle

@@ -77,9 +77,11 @@ def bptt_windows(
     count = max(1, min(round(usable / (0.975 * bptt)), usable))
     means = np.where(rng.random(count) < 0.95, bptt, bptt / 2)
     drawn = np.maximum(5, np.round(rng.normal(means, 5)))
-    ends = np.round(np.cumsum(drawn) * usable / drawn.sum()).astype(int)  # ends[-1] == usable
+    # each window one token, plus its share of the rest: ends rise strictly, ends[-1] == usable
+    rest = np.round(np.cumsum(drawn) * (usable - count) / drawn.sum()).astype(int)
+    ends = np.arange(1, count + 1) + rest
     starts = np.concatenate([[0], ends[:-1]])
-    return [(int(a), int(b - a)) for a, b in zip(starts, ends) if b > a]
+    return [(int(a), int(b - a)) for a, b in zip(starts, ends)]
 
 
 class BPTTSampler(Sampler[Window]):

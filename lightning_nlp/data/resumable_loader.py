@@ -38,8 +38,8 @@ class ResumableLoader(DataLoader):
         return {"epoch": self.sampler.epoch, "batches_done": self.batches_done}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
-        """Called before the Trainer measures the epoch's length: the sampler is put at the
-        epoch that resumes (its length may change with the epoch, as variable BPTT's does)."""
+        """Called by the Trainer before the epoch's first batch is drawn: the sampler is put
+        at the epoch that resumes, and told how many of its batches to skip."""
         epoch, done = state["epoch"], state["batches_done"]
         self.sampler.set_epoch(epoch)
         if done >= len(self.sampler):  # written at the epoch's end: the next one starts

@@ -69,6 +69,16 @@ class TrainingDiverged(RuntimeError):
     """The training loss became NaN or infinite."""
 
 
+class StepCheckpoint(ModelCheckpoint):
+    """`last.ckpt` every N training steps, except at an epoch's last batch: written there, before
+    the epoch's validation, a run resumed from it would never run that validation (Lightning
+    counts the epoch as done); the epoch's own `last.ckpt` follows the validation."""
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any, **kwargs: Any) -> None:
+        if not trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+            super().on_train_batch_end(trainer, *args, **kwargs)
+
+
 class Task(pl.LightningModule):
     """Base of the project's LightningModules; `self.network` is a plain `nn.Module`.
 
@@ -159,7 +169,7 @@ class Task(pl.LightningModule):
             return [best, last]
         # long epochs: `last.ckpt` also every N steps, to resume mid-epoch (Lightning allows
         # one trigger per callback)
-        steps = ModelCheckpoint(
+        steps = StepCheckpoint(
             dirpath=folder,
             filename="last",
             enable_version_counter=False,

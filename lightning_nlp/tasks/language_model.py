@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
+from torch.utils._pytree import tree_map
 
 from lightning_nlp.metrics.perplexity import Perplexity
 from lightning_nlp.nn.recurrent_state import LMOutput, State, detach_state, state_batch_size
@@ -127,13 +128,30 @@ class LanguageModelTask(Task):
         self._hidden["train"] = None
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Keeps the training state carried from window to window, for a mid-epoch resume."""
+        """Keeps the training state carried from window to window, for a mid-epoch resume:
+        under DDP every rank's (each carries its own rows), gathered along a first dim."""
         super().on_save_checkpoint(checkpoint)
-        checkpoint[TRAIN_STATE_KEY] = self._hidden["train"]
+        state, ranks = self._hidden["train"], self.trainer.world_size if self._trainer else 1
+        if ranks > 1 and state is not None:  # every rank saves: a collective is safe here
+            state = tree_map(lambda t: self.all_gather(t) if isinstance(t, Tensor) else t, state)
+        checkpoint[TRAIN_STATE_KEY] = {"ranks": ranks, "state": state}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_load_checkpoint(checkpoint)
-        self._hidden["train"] = checkpoint.get(TRAIN_STATE_KEY)
+        saved = checkpoint.get(TRAIN_STATE_KEY) or {"ranks": 1, "state": None}
+        rank, ranks = (self.global_rank, self.trainer.world_size) if self._trainer else (0, 1)
+        state = saved["state"]
+        if state is not None and saved["ranks"] != ranks:
+            log.warning(
+                "the checkpoint's carried LM state is of %d rank(s), this run has %d: the "
+                "resumed epoch starts its rows from a zero state",
+                saved["ranks"],
+                ranks,
+            )
+            state = None
+        elif state is not None and ranks > 1:
+            state = tree_map(lambda t: t[rank] if isinstance(t, Tensor) else t, state)
+        self._hidden["train"] = state
 
     def on_train_start(self) -> None:
         super().on_train_start()
