@@ -53,7 +53,11 @@ def uninterrupted(tmp_path_factory):
 @pytest.mark.integration
 @pytest.mark.parametrize(
     ("signum", "status"),
-    [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, 1), (signal.SIGKILL, -signal.SIGKILL)],
+    [
+        (signal.SIGTERM, 128 + signal.SIGTERM),
+        pytest.param(signal.SIGINT, 1, marks=pytest.mark.slow),  # the same path, another way in
+        pytest.param(signal.SIGKILL, -signal.SIGKILL, marks=pytest.mark.slow),
+    ],
     ids=["SIGTERM", "SIGINT", "kill-9"],
 )
 def test_a_run_stopped_mid_epoch_resumes_to_the_same_end(uninterrupted, tmp_path, signum, status):
