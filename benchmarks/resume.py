@@ -35,7 +35,13 @@ def fit(args: list[str], folder: Path) -> tuple[int, float]:
     command += ["--trainer.logger", "pytorch_lightning.loggers.CSVLogger"]
     command += ["--trainer.enable_progress_bar", "false"]
     start = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        command,
+        env=env,
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
+    )
     return done.returncode, time.perf_counter() - start
 
 

@@ -28,8 +28,19 @@ def _fit(corpus: Path, folder: Path, *extra: str) -> subprocess.CompletedProcess
     env = {**os.environ, "WANDB_MODE": "disabled", "PYTHONPATH": str(ROOT)}
     env["OMP_NUM_THREADS"] = "1"
     return subprocess.run(
-        [EXE, "fit", *args, *extra], env=env, capture_output=True, text=True, timeout=300
+        [EXE, "fit", *args, *extra],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    """A shell starting a job in the background ignores SIGINT for it, and so would the run:
+    give it back Ctrl+C's default, as in a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _outcome(folder: Path) -> tuple[dict[str, torch.Tensor], list[dict[str, str]]]:
