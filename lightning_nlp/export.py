@@ -78,9 +78,9 @@ def export(
     pre = pretrained_from_checkpoint(ckpt_path)
     formats = [f for f, wanted in (("torchscript", torchscript), ("onnx", onnx)) if wanted]
     if formats:
-        from lightning_nlp.graphs import check_onnx_packages, exportable
+        from lightning_nlp.graphs import check_exportable, check_onnx_packages
 
-        exportable(pre.network)  # refuses other networks before anything is written
+        check_exportable(pre.network)  # before anything is written
         if onnx:
             check_onnx_packages()
     folder = save_pretrained(

@@ -45,13 +45,18 @@ def check_onnx_packages() -> None:
         )
 
 
-def exportable(network: nn.Module) -> nn.Module:
-    """A copy of `network` in eval mode whose forward can be traced."""
+def check_exportable(network: nn.Module) -> None:
+    """Refuses a network that has no graph export."""
     if not isinstance(network, RNNClassifier | AveragedEmbeddingClassifier):
         raise CheckpointError(
             f"TorchScript and ONNX export cover the classifiers of "
             f"lightning_nlp.nn.text_classifiers; {type(network).__name__} is not one"
         )
+
+
+def exportable(network: nn.Module) -> nn.Module:
+    """A copy of `network` in eval mode whose forward can be traced."""
+    check_exportable(network)
     copied = copy.deepcopy(network).eval()
     if isinstance(copied, RNNClassifier):
         copied.packed = False

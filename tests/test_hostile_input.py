@@ -65,10 +65,15 @@ def _rewrite(path: Path, data: bytes) -> Path:
 # ---- error cases: (what to break, the command, what the message must name) -------------------
 
 
-def csv_random_bytes(tmp_path):
+def _train_csv(tmp_path: Path, data: bytes) -> tuple[list[str], str]:
+    """A CSV corpus whose train.csv holds `data`: the fit command, and the file to name."""
     fx.write_csv(tmp_path / "csv")
-    _rewrite(tmp_path / "csv/train.csv", RANDOM)
+    _rewrite(tmp_path / "csv/train.csv", data)
     return _csv_fit(tmp_path), "train.csv"
+
+
+def csv_random_bytes(tmp_path):
+    return _train_csv(tmp_path, RANDOM)
 
 
 def csv_latin1(tmp_path):
@@ -88,21 +93,15 @@ def csv_mixed_encodings(tmp_path):
 
 
 def csv_empty(tmp_path):
-    fx.write_csv(tmp_path / "csv")
-    _rewrite(tmp_path / "csv/train.csv", b"")
-    return _csv_fit(tmp_path), "train.csv"
+    return _train_csv(tmp_path, b"")
 
 
 def csv_whitespace_only(tmp_path):
-    fx.write_csv(tmp_path / "csv")
-    _rewrite(tmp_path / "csv/train.csv", b"  \n\t\n \r\n")
-    return _csv_fit(tmp_path), "train.csv"
+    return _train_csv(tmp_path, b"  \n\t\n \r\n")
 
 
 def csv_header_only(tmp_path):
-    fx.write_csv(tmp_path / "csv")
-    _rewrite(tmp_path / "csv/train.csv", b"id,text,label\n")
-    return _csv_fit(tmp_path), "train.csv"
+    return _train_csv(tmp_path, b"id,text,label\n")
 
 
 def csv_missing_column(tmp_path):
