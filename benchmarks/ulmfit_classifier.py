@@ -11,9 +11,15 @@
    turned into documents/s over the whole epoch; padding efficiency (real tokens over
    the token positions the encoder runs, whole epoch) and peak memory of the process (no
    worker processes).
+3. With `--fastai-python`, an interpreter with fastai 2.8 installed (and `--data-dir`): fastai's
+   classifier of the same sizes (`get_text_classifier(AWD_LSTM, ...)`, the model that
+   `text_classifier_learner` trains) runs the same steps on the same IMDb batches, padded as
+   fastai pads them (`pad_input_chunk`: at the front, in whole `bptt` chunks), in its own
+   process; `fastai_*_ratio` is its time over ours for those batches (above 1: ours is faster).
 Last line: one JSON object.
 
     python benchmarks/ulmfit_classifier.py [--data-dir ../shared/data/imdb] [--batches 4]
+        [--fastai-python /path/to/fastai/env/bin/python]
 """
 
 from __future__ import annotations
@@ -23,7 +29,10 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
+import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -82,7 +91,82 @@ def encoded_tokens(model: AWDLSTMClassifier, lengths: np.ndarray) -> int:
     return int((aligned.shape[1] - offsets).sum())
 
 
-def imdb(data_dir: str, batches: int) -> dict[str, float]:
+FASTAI_SCRIPT = textwrap.dedent(
+    """
+    import json, sys, time, torch
+    from fastai.text.all import AWD_LSTM, awd_lstm_clas_config, get_text_classifier
+    from fastai.text.data import pad_input_chunk
+
+    data = torch.load(sys.argv[1], weights_only=True)
+    torch.manual_seed(0)
+    config = {{**awd_lstm_clas_config, "emb_sz": {embed_dim}, "n_hid": {hidden_dim},
+              "n_layers": {num_layers}}}
+    model = get_text_classifier(AWD_LSTM, data["vocab_size"], data["num_classes"],
+                                seq_len={bptt}, config=config, max_len={max_len})
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def batch(documents):  # longest first, as fastai's SortedDL gives them
+        documents = sorted(documents, key=len, reverse=True)
+        samples = [(ids, 0) for ids in documents]
+        return torch.stack([s[0] for s in pad_input_chunk(samples, seq_len={bptt})])
+
+    def train_step(documents, labels):
+        loss = torch.nn.functional.cross_entropy(model(batch(documents))[0], labels)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+        optimizer.step()
+
+    def predict_step(documents, labels):
+        model(batch(documents))
+
+    def seconds(step, batches):  # the first batch is the warm-up
+        step(*batches[0])
+        start = time.perf_counter()
+        for documents, labels in batches[1:]:
+            step(documents, labels)
+        return time.perf_counter() - start
+
+    result = {{}}
+    model.train()
+    result["train"] = seconds(train_step, data["train"])
+    for parameter in model[0].parameters():  # the encoder frozen
+        parameter.requires_grad_(False)
+    result["train_frozen_encoder"] = seconds(train_step, data["train"])
+    model.eval()
+    with torch.no_grad():
+        result["predict"] = seconds(predict_step, data["predict"])
+    print(json.dumps(result))
+    """
+)
+
+
+def fastai_seconds(python: str, vocab_size: int, pad_id: int, batches: dict) -> dict:
+    """Seconds fastai's classifier takes for each kind of step on the same batches. Ids are
+    relabelled so that our `<pad>` is fastai's pad id 1 (no real token becomes padding)."""
+
+    def fastai_ids(ids: torch.Tensor) -> torch.Tensor:
+        swapped = ids.clone()
+        swapped[ids == 1] = pad_id
+        return swapped
+
+    data = {"vocab_size": vocab_size, "num_classes": 2}
+    for kind, kind_batches in batches.items():
+        data[kind] = [
+            ([fastai_ids(torch.as_tensor(ids)) for ids in documents], torch.as_tensor(labels))
+            for documents, labels in kind_batches
+        ]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "batches.pt"
+        torch.save(data, path)
+        script = FASTAI_SCRIPT.format(**SIZES)
+        out = subprocess.run(
+            [python, "-c", script, str(path)], capture_output=True, text=True, check=True
+        )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def imdb(data_dir: str, batches: int, fastai_python: str | None = None) -> dict[str, float]:
     from lightning_nlp.data.classification_dataset import SortishBatchSampler
     from lightning_nlp.data.imdb import IMDbDataModule
 
@@ -103,7 +187,9 @@ def imdb(data_dir: str, batches: int) -> dict[str, float]:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
         optimizer.step()
 
-    def docs_per_s(step, batches_in_order: list[np.ndarray], total_tokens: int) -> float:
+    timed: dict[str, float] = {}  # seconds of each kind's sample batches
+
+    def docs_per_s(kind: str, step, batches_in_order: list[np.ndarray], total_tokens: int) -> float:
         """Tokens/s over `batches` batches after the first, the longest (warm-up and the
         memory peak), turned into documents/s over all `total_tokens` of the epoch."""
         step(batches_in_order[0])
@@ -111,24 +197,49 @@ def imdb(data_dir: str, batches: int) -> dict[str, float]:
         start = time.perf_counter()
         for indices in sample:
             step(indices)
-        tokens_per_s = sum(encoded_tokens(model, dataset.lengths[b]) for b in sample) / (
-            time.perf_counter() - start
-        )
+        timed[kind] = time.perf_counter() - start
+        tokens_per_s = sum(encoded_tokens(model, dataset.lengths[b]) for b in sample) / timed[kind]
         return tokens_per_s * len(dataset) / total_tokens
 
     model.train()
-    train_rate = docs_per_s(train_step, order, epoch_tokens)
+    train_rate = docs_per_s("train", train_step, order, epoch_tokens)
     for parameter in model.encoder.parameters():  # ULMFiT's first stage: the head alone
         parameter.requires_grad_(False)
-    frozen_rate = docs_per_s(train_step, order, epoch_tokens)
+    frozen_rate = docs_per_s("train_frozen_encoder", train_step, order, epoch_tokens)
     model.eval()
     eval_order = SortishBatchSampler(dataset.lengths, 64, shuffle=True, seed=1).batches()
     eval_tokens = sum(encoded_tokens(model, dataset.lengths[b]) for b in eval_order)
     with torch.no_grad():
         predict_rate = docs_per_s(
-            lambda b: model(dataset[b].tokens, dataset[b].lengths), eval_order, eval_tokens
+            "predict",
+            lambda b: model(dataset[b].tokens, dataset[b].lengths),
+            eval_order,
+            eval_tokens,
         )
     mean_length = float(np.mean(dataset.lengths))
+    fastai = {}
+    if fastai_python:
+
+        def documents(batch_indices: list[np.ndarray]) -> list:
+            return [
+                (
+                    [np.asarray(dataset.documents[i], dtype=np.int64) for i in b],
+                    [int(dataset.labels[i]) for i in b],
+                )
+                for b in batch_indices
+            ]
+
+        same = {
+            "train": documents(order[: batches + 1]),
+            "predict": documents(eval_order[: batches + 1]),
+        }
+        seconds = fastai_seconds(fastai_python, dm.vocab_size, dm.pad_id, same)
+        same["train_frozen_encoder"] = same["train"]
+        for kind, fastai_time in seconds.items():
+            fastai[f"fastai_{kind}_ratio"] = round(fastai_time / timed[kind], 3)
+            docs = sum(len(d) for d, _ in same[kind][1:])
+            fastai[f"fastai_sample_{kind}_docs_per_s"] = round(docs / fastai_time, 2)
+            fastai[f"sample_{kind}_docs_per_s"] = round(docs / timed[kind], 2)
     return {
         "imdb_train_docs_per_s": round(train_rate, 2),
         "imdb_train_frozen_encoder_docs_per_s": round(frozen_rate, 2),
@@ -136,6 +247,7 @@ def imdb(data_dir: str, batches: int) -> dict[str, float]:
         "imdb_padding_efficiency": round(float(dataset.lengths.sum()) / epoch_tokens, 4),
         "imdb_peak_mb": round(peak_mb()),
         "imdb_mean_tokens": round(mean_length, 1),
+        **fastai,
     }
 
 
@@ -143,6 +255,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="IMDb folder (aclImdb_v1.tar.gz)")
     parser.add_argument("--batches", type=int, default=4, help="timed batches of each kind")
+    parser.add_argument("--fastai-python", help="a Python interpreter with fastai installed")
     parser.add_argument("--one-document", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one_document:
@@ -150,7 +263,7 @@ def main() -> None:
         return
     result = {"threads": torch.get_num_threads(), **memory_by_length([500, 2000, 5000])}
     if args.data_dir:
-        result.update(imdb(args.data_dir, args.batches))
+        result.update(imdb(args.data_dir, args.batches, args.fastai_python))
     print(json.dumps(result))
 
 
