@@ -142,8 +142,8 @@ FASTAI_SCRIPT = textwrap.dedent(
 
 
 def fastai_seconds(python: str, vocab_size: int, pad_id: int, batches: dict) -> dict:
-    """Seconds fastai's classifier takes for each kind of step on the same batches. Ids are
-    relabelled so that our `<pad>` is fastai's pad id 1 (no real token becomes padding)."""
+    """Seconds fastai's classifier takes for each kind of step on the same batches. fastai pads
+    with id 1, so a real token with id 1 is moved to our `<pad>` id, which no real token has."""
 
     def fastai_ids(ids: torch.Tensor) -> torch.Tensor:
         swapped = ids.clone()

@@ -80,7 +80,7 @@ def test_each_run_accumulates_into_metric_states_of_its_own(tiny_corpus, tmp_pat
     task's metric states in one shared memory, so ranks added into the same sums and a
     simultaneous add could lose a batch. `Task.setup` now replaces the states first."""
     task, trainer, dm = _tiny_test_run(tiny_corpus, tmp_path / "c", devices=1)
-    before = {name: t for name, t in task.ppl["test_ppl"].metric_state.items()}
+    before = dict(task.ppl["test_ppl"].metric_state)
     for state in before.values():
         state.share_memory_()  # as a spawned rank receives them
     ppl = trainer.test(task, dm, verbose=False)[0]["test/ppl"]
