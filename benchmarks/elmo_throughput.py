@@ -7,10 +7,12 @@ without the on-disk layer cache.
    (2x4096_512_2048cnn_2xhighway, random weights: speed does not depend on them):
    sentences/s, tokens/s and seconds per sentence.
 2. Downstream (needs `--data-dir`, TREC): the ELMo classifier of `configs/elmo/trec_elmo.yaml`
-   on the small biLM, one training epoch (forward, backward, Adadelta) without the cache, then
-   with it: the first epoch fills it, the second reads it. `cache_speedup` = uncached epoch
-   seconds / cached epoch seconds. The same for the published size over the first
-   `--published-batches` training batches (`published_cache_speedup`).
+   (its sizes, a trained 300-d word embedding beside ELMo) on the small biLM, one training
+   epoch (forward, backward, Adadelta) without the cache, then with it: the first epoch fills
+   it, the second reads it. `cache_speedup` = uncached epoch seconds / cached epoch seconds.
+   The same with ELMo alone (`embed_dim` 0: no embedding to update, `elmo_only_*`), and for
+   the published size (ELMo alone) over the first `--published-batches` training batches
+   (`published_cache_speedup`).
 Last line: one JSON object.
 
     python benchmarks/elmo_throughput.py [--data-dir ../shared/data/trec] [--published-batches 2]
@@ -96,11 +98,19 @@ def classifier_epoch(network: ElmoClassifier, batches: Iterable[TextBatch]) -> f
     return time.perf_counter() - start
 
 
+def classifier_sizes() -> dict[str, int | float]:
+    """The TREC ELMo classifier's arguments in its config, less the weights and cache paths."""
+    config = yaml.safe_load((ROOT / "configs/elmo/trec_elmo.yaml").read_text())
+    args = dict(config["model"]["init_args"]["network"]["init_args"])
+    return {k: v for k, v in args.items() if k not in ("elmo_weights", "cache_dir")}
+
+
 def cache_comparison(
     network: torch.nn.Module,
     data: TRECDataModule,
     tmp: Path,
     batches: Callable[[], Iterable[TextBatch]],
+    **sizes: int | float,
 ) -> dict[str, float]:
     """Seconds of one pass without the cache, one filling it, one reading it."""
     folder = tmp / "bilm"
@@ -108,7 +118,9 @@ def cache_comparison(
 
     def classifier(cache: Path | None) -> ElmoClassifier:
         torch.manual_seed(0)
-        net = ElmoClassifier(data.vocab_size, data.num_classes, str(folder), cache_dir=cache)
+        net = ElmoClassifier(
+            data.vocab_size, data.num_classes, str(folder), cache_dir=cache, **sizes
+        )
         net.set_vocabulary(data.vocab.itos)
         return net
 
@@ -146,14 +158,22 @@ def main() -> None:
         data.setup("fit")
         with tempfile.TemporaryDirectory() as tmp:
             # the small biLM: whole training epochs (reshuffled, the same sentences)
-            small = cache_comparison(network, data, Path(tmp), data.train_dataloader)
-            print(f"TREC classifier epochs, small biLM: {small}")  # noqa: T201
+            sizes = classifier_sizes()
+            small = cache_comparison(network, data, Path(tmp), data.train_dataloader, **sizes)
+            print(f"TREC classifier epochs, small biLM, {sizes}: {small}")  # noqa: T201
             result.update({k: round(v, 3) for k, v in small.items()})
-            # the published size: the same first batches, three times
+            alone = {**sizes, "embed_dim": 0}
+            small = cache_comparison(
+                network, data, Path(tmp) / "alone", data.train_dataloader, **alone
+            )
+            print(f"the same, ELMo alone: {small}")  # noqa: T201
+            result.update({f"elmo_only_{k}": round(v, 3) for k, v in small.items()})
+            # the published size, ELMo alone: the same first batches, three times
             fixed = list(islice(data.train_dataloader(), args.published_batches))
             published = cache_comparison(
-                bilm_from_options(PUBLISHED_OPTIONS), data, Path(tmp) / "p", lambda: fixed
-            )
+                bilm_from_options(PUBLISHED_OPTIONS), data, Path(tmp) / "p", lambda: fixed,
+                **alone,
+            )  # fmt: skip
             print(f"{len(fixed)} TREC batches, published size: {published}")  # noqa: T201
             result.update({f"published_{k}": round(v, 3) for k, v in published.items()})
     print(json.dumps(result))  # noqa: T201
