@@ -13,9 +13,12 @@
    worker processes).
 3. With `--fastai-python`, an interpreter with fastai 2.8 installed (and `--data-dir`): fastai's
    classifier of the same sizes (`get_text_classifier(AWD_LSTM, ...)`, the model that
-   `text_classifier_learner` trains) runs the same steps on the same IMDb batches, padded as
-   fastai pads them (`pad_input_chunk`: at the front, in whole `bptt` chunks), in its own
-   process; `fastai_*_ratio` is its time over ours for those batches (above 1: ours is faster).
+   `text_classifier_learner` trains) and ours run the same steps on the same IMDb batches in
+   that interpreter, so that one torch build times both (torch versions differ in speed by
+   more than the two implementations do); fastai's batches padded as fastai pads them
+   (`pad_input_chunk`: at the front, in whole `bptt` chunks), ours as our collate does.
+   Alternating rounds, the best of each; `fastai_*_ratio` is fastai's time over ours (above 1:
+   ours is faster).
 Last line: one JSON object.
 
     python benchmarks/ulmfit_classifier.py [--data-dir ../shared/data/imdb] [--batches 4]
@@ -41,6 +44,8 @@ from lightning_nlp.nn.awd_lstm import AWDLSTMClassifier
 
 SIZES = {"embed_dim": 400, "hidden_dim": 1152, "num_layers": 3, "bptt": 72, "max_len": 1440}
 VOCAB = 60000
+ROOT = Path(__file__).resolve().parents[1]
+ROUNDS = 2  # alternating timed rounds of each model in the fastai comparison
 
 
 def peak_mb() -> float:
@@ -97,69 +102,96 @@ FASTAI_SCRIPT = textwrap.dedent(
     from fastai.text.all import AWD_LSTM, awd_lstm_clas_config, get_text_classifier
     from fastai.text.data import pad_input_chunk
 
+    sys.path.insert(0, {root!r})  # lightning_nlp.nn imports torch alone
+    from lightning_nlp.nn.awd_lstm import AWDLSTMClassifier
+
     data = torch.load(sys.argv[1], weights_only=True)
     torch.manual_seed(0)
     config = {{**awd_lstm_clas_config, "emb_sz": {embed_dim}, "n_hid": {hidden_dim},
               "n_layers": {num_layers}}}
-    model = get_text_classifier(AWD_LSTM, data["vocab_size"], data["num_classes"],
-                                seq_len={bptt}, config=config, max_len={max_len})
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    fastai = get_text_classifier(AWD_LSTM, data["vocab_size"], data["num_classes"],
+                                 seq_len={bptt}, config=config, max_len={max_len})
+    ours = AWDLSTMClassifier(data["vocab_size"], data["num_classes"], data["pad_id"],
+                             {embed_dim}, {hidden_dim}, {num_layers}, bptt={bptt},
+                             max_len={max_len})
+    encoders = {{"ours": ours.encoder, "fastai": fastai[0]}}
 
-    def batch(documents):  # longest first, as fastai's SortedDL gives them
+    def fastai_batch(documents):  # longest first, as fastai's SortedDL gives them
         documents = sorted(documents, key=len, reverse=True)
         samples = [(ids, 0) for ids in documents]
-        return torch.stack([s[0] for s in pad_input_chunk(samples, seq_len={bptt})])
+        return (torch.stack([s[0] for s in pad_input_chunk(samples, seq_len={bptt})]),)
 
-    def train_step(documents, labels):
-        loss = torch.nn.functional.cross_entropy(model(batch(documents))[0], labels)
-        optimizer.zero_grad()
+    def our_batch(documents):  # right-padded, with the lengths, as our collate gives them
+        lengths = torch.tensor([len(ids) for ids in documents])
+        tokens = torch.full((len(documents), int(lengths.max())), data["pad_id"])
+        for row, ids in enumerate(documents):
+            tokens[row, : len(ids)] = ids
+        return tokens, lengths
+
+    def logits(name, documents):
+        if name == "fastai":
+            return fastai(*fastai_batch(data["fastai_ids"](documents)))[0]
+        return ours(*our_batch(documents))
+
+    optimizers = {{name: torch.optim.Adam(m.parameters(), lr=1e-3)
+                   for name, m in (("ours", ours), ("fastai", fastai))}}
+
+    def step(name, kind, documents, labels):
+        if kind == "predict":
+            with torch.no_grad():
+                logits(name, documents)
+            return
+        model = ours if name == "ours" else fastai
+        loss = torch.nn.functional.cross_entropy(logits(name, documents), labels)
+        optimizers[name].zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
-        optimizer.step()
+        optimizers[name].step()
 
-    def predict_step(documents, labels):
-        model(batch(documents))
-
-    def seconds(step, batches):  # the first batch is the warm-up
-        step(*batches[0])
+    def seconds(name, kind):  # the first batch is the warm-up
+        batches = data["predict" if kind == "predict" else "train"]
+        step(name, kind, *batches[0])
         start = time.perf_counter()
         for documents, labels in batches[1:]:
-            step(documents, labels)
+            step(name, kind, documents, labels)
         return time.perf_counter() - start
 
-    result = {{}}
-    model.train()
-    result["train"] = seconds(train_step, data["train"])
-    for parameter in model[0].parameters():  # the encoder frozen
-        parameter.requires_grad_(False)
-    result["train_frozen_encoder"] = seconds(train_step, data["train"])
-    model.eval()
-    with torch.no_grad():
-        result["predict"] = seconds(predict_step, data["predict"])
+    def swap_one(documents):  # fastai pads with id 1: a real 1 becomes our <pad> id
+        swapped = [ids.clone() for ids in documents]
+        for ids in swapped:
+            ids[ids == 1] = data["pad_id"]
+        return swapped
+
+    data["fastai_ids"] = swap_one
+    result = {{"torch": torch.__version__}}
+    for kind in ("train", "train_frozen_encoder", "predict"):
+        for name, model in (("ours", ours), ("fastai", fastai)):
+            model.train(kind != "predict")
+            for parameter in encoders[name].parameters():
+                parameter.requires_grad_(kind == "train")
+        times = {{"ours": [], "fastai": []}}
+        for _ in range({rounds}):  # alternating rounds: drift of the machine hits both
+            for name in times:
+                times[name].append(seconds(name, kind))
+        result[kind] = {{name: min(values) for name, values in times.items()}}
     print(json.dumps(result))
     """
 )
 
 
-def fastai_seconds(python: str, vocab_size: int, pad_id: int, batches: dict) -> dict:
-    """Seconds fastai's classifier takes for each kind of step on the same batches. fastai pads
-    with id 1, so a real token with id 1 is moved to our `<pad>` id, which no real token has."""
-
-    def fastai_ids(ids: torch.Tensor) -> torch.Tensor:
-        swapped = ids.clone()
-        swapped[ids == 1] = pad_id
-        return swapped
-
-    data = {"vocab_size": vocab_size, "num_classes": 2}
+def fastai_comparison(python: str, vocab_size: int, pad_id: int, batches: dict) -> dict:
+    """Best-of-rounds seconds of our classifier and fastai's on the same batches, both run in
+    the fastai interpreter: the same torch build times both, as versions differ in speed."""
+    data = {"vocab_size": vocab_size, "num_classes": 2, "pad_id": pad_id}
     for kind, kind_batches in batches.items():
         data[kind] = [
-            ([fastai_ids(torch.as_tensor(ids)) for ids in documents], torch.as_tensor(labels))
+            ([torch.as_tensor(ids) for ids in documents], torch.as_tensor(labels))
             for documents, labels in kind_batches
         ]
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "batches.pt"
         torch.save(data, path)
-        script = FASTAI_SCRIPT.format(**SIZES)
+        script = FASTAI_SCRIPT.format(root=str(ROOT), rounds=ROUNDS, **SIZES)
         out = subprocess.run(
             [python, "-c", script, str(path)], capture_output=True, text=True, check=True
         )
@@ -233,13 +265,13 @@ def imdb(data_dir: str, batches: int, fastai_python: str | None = None) -> dict[
             "train": documents(order[: batches + 1]),
             "predict": documents(eval_order[: batches + 1]),
         }
-        seconds = fastai_seconds(fastai_python, dm.vocab_size, dm.pad_id, same)
-        same["train_frozen_encoder"] = same["train"]
-        for kind, fastai_time in seconds.items():
-            fastai[f"fastai_{kind}_ratio"] = round(fastai_time / timed[kind], 3)
-            docs = sum(len(d) for d, _ in same[kind][1:])
-            fastai[f"fastai_sample_{kind}_docs_per_s"] = round(docs / fastai_time, 2)
-            fastai[f"sample_{kind}_docs_per_s"] = round(docs / timed[kind], 2)
+        compared = fastai_comparison(fastai_python, dm.vocab_size, dm.pad_id, same)
+        fastai["fastai_torch"] = compared.pop("torch")
+        for kind, seconds in compared.items():
+            docs = sum(len(d) for d, _ in same["predict" if kind == "predict" else "train"][1:])
+            fastai[f"fastai_{kind}_ratio"] = round(seconds["fastai"] / seconds["ours"], 3)
+            for name in ("ours", "fastai"):
+                fastai[f"{name}_{kind}_docs_per_s_same_torch"] = round(docs / seconds[name], 2)
     return {
         "imdb_train_docs_per_s": round(train_rate, 2),
         "imdb_train_frozen_encoder_docs_per_s": round(frozen_rate, 2),
