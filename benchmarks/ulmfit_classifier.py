@@ -116,7 +116,8 @@ FASTAI_SCRIPT = textwrap.dedent(
                              max_len={max_len})
     encoders = {{"ours": ours.encoder, "fastai": fastai[0]}}
 
-    def fastai_batch(documents):  # longest first, as fastai's SortedDL gives them
+    def fastai_batch(documents):  # longest first, as fastai's SortedDL gives them (the
+        # labels keep their order: only the time of a step is measured)
         documents = sorted(documents, key=len, reverse=True)
         samples = [(ids, 0) for ids in documents]
         return (torch.stack([s[0] for s in pad_input_chunk(samples, seq_len={bptt})]),)

@@ -173,4 +173,6 @@ class AWDLSTMClassifier(nn.Module):
 
 def _grow_rows(t: Tensor, rows: int) -> Tensor:
     """(L, b, H) -> (L, rows, H), the new rows zero."""
+    if t.shape[1] == rows:
+        return t
     return torch.cat([t, t.new_zeros(t.shape[0], rows - t.shape[1], t.shape[2])], dim=1)
