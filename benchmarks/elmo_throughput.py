@@ -163,11 +163,11 @@ def main() -> None:
             print(f"TREC classifier epochs, small biLM, {sizes}: {small}")  # noqa: T201
             result.update({k: round(v, 3) for k, v in small.items()})
             alone = {**sizes, "embed_dim": 0}
-            small = cache_comparison(
+            elmo_only = cache_comparison(
                 network, data, Path(tmp) / "alone", data.train_dataloader, **alone
             )
-            print(f"the same, ELMo alone: {small}")  # noqa: T201
-            result.update({f"elmo_only_{k}": round(v, 3) for k, v in small.items()})
+            print(f"the same, ELMo alone: {elmo_only}")  # noqa: T201
+            result.update({f"elmo_only_{k}": round(v, 3) for k, v in elmo_only.items()})
             # the published size, ELMo alone: the same first batches, three times
             fixed = list(islice(data.train_dataloader(), args.published_batches))
             published = cache_comparison(

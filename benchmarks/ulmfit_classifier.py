@@ -114,6 +114,7 @@ FASTAI_SCRIPT = textwrap.dedent(
     ours = AWDLSTMClassifier(data["vocab_size"], data["num_classes"], data["pad_id"],
                              {embed_dim}, {hidden_dim}, {num_layers}, bptt={bptt},
                              max_len={max_len})
+    models = {{"ours": ours, "fastai": fastai}}
     encoders = {{"ours": ours.encoder, "fastai": fastai[0]}}
 
     def fastai_batch(documents):  # longest first, as fastai's SortedDL gives them (the
@@ -129,24 +130,28 @@ FASTAI_SCRIPT = textwrap.dedent(
             tokens[row, : len(ids)] = ids
         return tokens, lengths
 
+    def swap_one(documents):  # fastai pads with id 1: a real 1 becomes our <pad> id
+        swapped = [ids.clone() for ids in documents]
+        for ids in swapped:
+            ids[ids == 1] = data["pad_id"]
+        return swapped
+
     def logits(name, documents):
         if name == "fastai":
-            return fastai(*fastai_batch(data["fastai_ids"](documents)))[0]
+            return fastai(*fastai_batch(swap_one(documents)))[0]
         return ours(*our_batch(documents))
 
-    optimizers = {{name: torch.optim.Adam(m.parameters(), lr=1e-3)
-                   for name, m in (("ours", ours), ("fastai", fastai))}}
+    optimizers = {{name: torch.optim.Adam(m.parameters(), lr=1e-3) for name, m in models.items()}}
 
     def step(name, kind, documents, labels):
         if kind == "predict":
             with torch.no_grad():
                 logits(name, documents)
             return
-        model = ours if name == "ours" else fastai
         loss = torch.nn.functional.cross_entropy(logits(name, documents), labels)
         optimizers[name].zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+        torch.nn.utils.clip_grad_norm_(models[name].parameters(), 0.25)
         optimizers[name].step()
 
     def seconds(name, kind):  # the first batch is the warm-up
@@ -157,20 +162,13 @@ FASTAI_SCRIPT = textwrap.dedent(
             step(name, kind, documents, labels)
         return time.perf_counter() - start
 
-    def swap_one(documents):  # fastai pads with id 1: a real 1 becomes our <pad> id
-        swapped = [ids.clone() for ids in documents]
-        for ids in swapped:
-            ids[ids == 1] = data["pad_id"]
-        return swapped
-
-    data["fastai_ids"] = swap_one
     result = {{"torch": torch.__version__}}
     for kind in ("train", "train_frozen_encoder", "predict"):
-        for name, model in (("ours", ours), ("fastai", fastai)):
+        for name, model in models.items():
             model.train(kind != "predict")
             for parameter in encoders[name].parameters():
                 parameter.requires_grad_(kind == "train")
-        times = {{"ours": [], "fastai": []}}
+        times = {{name: [] for name in models}}
         for _ in range({rounds}):  # alternating rounds: drift of the machine hits both
             for name in times:
                 times[name].append(seconds(name, kind))
