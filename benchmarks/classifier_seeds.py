@@ -6,6 +6,7 @@ mean and standard deviation of each setting.
 
     python benchmarks/classifier_seeds.py --plan readme     # the README's results table
     python benchmarks/classifier_seeds.py --plan csv_default  # candidates for configs/classify/csv.yaml
+    python benchmarks/classifier_seeds.py --plan elmo --elmo-weights runs/elmo/bilm_imdb/version_0/pretrained
 """
 
 from __future__ import annotations
@@ -55,7 +56,14 @@ CSV_CANDIDATES = {
 }
 
 
-def plans(vectors: str | None) -> dict[str, list[tuple[str, str, list[str]]]]:
+ADAM = [  # in place of the paper's Adadelta (lr 1.0, up to 60 epochs, patience 10)
+    "--model.init_args.optimizer.class_path", "torch.optim.Adam",
+    "--model.init_args.optimizer.init_args.lr", "0.001",
+    "--trainer.max_epochs", "20", "--model.init_args.early_stopping_patience", "5",
+]  # fmt: skip
+
+
+def plans(vectors: str | None, elmo_weights: str) -> dict[str, list[tuple[str, str, list[str]]]]:
     """plan -> [(setting name, config, extra arguments)]"""
     csv = [
         (
@@ -91,7 +99,15 @@ def plans(vectors: str | None) -> dict[str, list[tuple[str, str, list[str]]]]:
                 ],
             ),
         ]
-    return {"csv_default": csv, "readme": readme}
+    sst2 = ["--data.data_dir", str(DATA / "sst2")]
+    weights = ["--model.init_args.network.init_args.elmo_weights", elmo_weights]
+    elmo = [  # SST-2, frozen ELMo beside a trained embedding against the embedding alone
+        ("sst2_elmo", "configs/elmo/sst2_elmo.yaml", [*sst2, *weights]),
+        ("sst2_random", "configs/elmo/sst2_random.yaml", sst2),
+        ("sst2_elmo+adam", "configs/elmo/sst2_elmo.yaml", [*sst2, *weights, *ADAM]),
+        ("sst2_random+adam", "configs/elmo/sst2_random.yaml", [*sst2, *ADAM]),
+    ]
+    return {"csv_default": csv, "readme": readme, "elmo": elmo}
 
 
 def run(config: str, extra: list[str], seed: int, root: Path) -> tuple[float, float]:
@@ -108,9 +124,14 @@ def run(config: str, extra: list[str], seed: int, root: Path) -> tuple[float, fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--plan", choices=["readme", "csv_default"], default="readme")
+    parser.add_argument("--plan", choices=["readme", "csv_default", "elmo"], default="readme")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--vectors", default=None, help="word2vec file for the +w2v rows")
+    parser.add_argument(
+        "--elmo-weights",
+        default=str(ROOT / "runs/elmo/bilm_imdb/version_0/pretrained"),
+        help="the biLM of the elmo plan (configs/elmo/bilm_imdb.yaml's model folder)",
+    )
     parser.add_argument("--only", default=None, help="run only settings containing this text")
     parser.add_argument(
         "--extra", action="append", default=[], help="a CLI argument for every run (repeat)"
@@ -120,7 +141,7 @@ def main() -> None:
     sys.argv = sys.argv[:1]
     summary = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, config, extra in plans(options.vectors)[options.plan]:
+        for name, config, extra in plans(options.vectors, options.elmo_weights)[options.plan]:
             if options.only and options.only not in name:
                 continue
             accuracies, seconds = [], []
