@@ -100,12 +100,15 @@ def plans(vectors: str | None, elmo_weights: str) -> dict[str, list[tuple[str, s
             ),
         ]
     sst2 = ["--data.data_dir", str(DATA / "sst2")]
+    trec = ["--data.data_dir", str(DATA / "trec")]
     weights = ["--model.init_args.network.init_args.elmo_weights", elmo_weights]
-    elmo = [  # SST-2, frozen ELMo beside a trained embedding against the embedding alone
+    elmo = [  # frozen ELMo beside a trained embedding against the embedding alone
         ("sst2_elmo", "configs/elmo/sst2_elmo.yaml", [*sst2, *weights]),
         ("sst2_random", "configs/elmo/sst2_random.yaml", sst2),
         ("sst2_elmo+adam", "configs/elmo/sst2_elmo.yaml", [*sst2, *weights, *ADAM]),
         ("sst2_random+adam", "configs/elmo/sst2_random.yaml", [*sst2, *ADAM]),
+        ("trec_elmo", "configs/elmo/trec_elmo.yaml", [*trec, *weights]),
+        ("trec_random", "configs/elmo/trec_random.yaml", trec),
     ]
     return {"csv_default": csv, "readme": readme, "elmo": elmo}
 
