@@ -39,6 +39,13 @@ def token_char_ids(tokens: Sequence[str]) -> np.ndarray:
     return ids
 
 
+def lowercase_char_ids(chars: Tensor) -> Tensor:
+    """Char ids of any shape with the ASCII capitals A-Z replaced by a-z (other bytes, the
+    specials and padding unchanged): what a case-insensitive biLM reads."""
+    capital = (chars >= ord("A") + 1) & (chars <= ord("Z") + 1)
+    return torch.where(capital, chars + (ord("a") - ord("A")), chars)
+
+
 def batch_char_ids(sentences: Sequence[Sequence[str]]) -> Tensor:
     """(B, T, 50) char ids of a batch of tokenised sentences, T the longest; each distinct
     token is encoded once, then gathered; padding positions are all zeros."""

@@ -6,6 +6,7 @@ from lightning_nlp.data.characters import (
     EOS_IDS,
     MAX_WORD_LENGTH,
     batch_char_ids,
+    lowercase_char_ids,
     token_char_ids,
 )
 
@@ -28,6 +29,15 @@ def test_over_long_token_keeps_48_bytes():
     ids = token_char_ids(["x" * 60])[0]
     assert ids[0] == BOW and ids[-1] == EOW
     assert (ids[1:-1] == ord("x") + 1).all()
+
+
+def test_lowercase_changes_only_ascii_capitals():
+    cased = torch.from_numpy(token_char_ids(["AZaz@[É"]))
+    folded = lowercase_char_ids(cased)
+    assert torch.equal(folded, torch.from_numpy(token_char_ids(["azaz@[É"])))
+    sentinels = torch.from_numpy(np.stack([BOS_IDS, EOS_IDS]))
+    assert torch.equal(lowercase_char_ids(sentinels), sentinels)
+    assert (lowercase_char_ids(torch.zeros(2, 3, dtype=torch.long)) == 0).all()
 
 
 def test_sentinels():

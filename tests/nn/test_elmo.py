@@ -77,6 +77,16 @@ def test_stateless_by_default_stateful_as_option():
     torch.testing.assert_close(stateful(second).layers, fresh)
 
 
+def test_lowercase_bilm_reads_capitals_as_lower_case():
+    cased = batch_char_ids([["The", "CAT", "Éa"]])
+    lower = batch_char_ids([["the", "cat", "Éa"]])
+    folding = small_bilm(lowercase=True)
+    torch.testing.assert_close(folding(cased).layers, folding(lower).layers)
+    plain = small_bilm()
+    assert not torch.allclose(plain(cased).layers, plain(lower).layers)
+    assert folding.init_args["lowercase"] is True  # saved with the weights
+
+
 def test_scalar_mix_layer_norm_ignores_padding():
     mix = ScalarMix(3, layer_norm=True)
     with torch.no_grad():

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from lightning_nlp.data.characters import BOS_IDS, EOS_IDS
+from lightning_nlp.data.characters import BOS_IDS, EOS_IDS, lowercase_char_ids
 from lightning_nlp.nn.elmo.char_cnn import CharCNNEncoder
 from lightning_nlp.nn.elmo.projected_lstm import LSTMState, ProjectedLSTM
 from lightning_nlp.nn.functional import lengths_to_mask
@@ -42,6 +42,9 @@ class BiLM(nn.Module):
         residual: add each layer's input to its output from the second layer on.
         dropout: on each LSTM layer's input while training.
         stateful: carry the LSTM state across batches.
+        lowercase: read ASCII capitals as lower-case letters, so that a token's vectors do
+            not depend on its case: for lower-cased downstream text (SST-2 as distributed)
+            from a biLM trained on cased text.
     """
 
     def __init__(
@@ -58,6 +61,7 @@ class BiLM(nn.Module):
         dropout: float = 0.1,
         activation: Literal["relu", "tanh"] = "relu",
         stateful: bool = False,
+        lowercase: bool = False,
     ) -> None:
         super().__init__()
         self.init_args = init_arguments(locals())
@@ -75,6 +79,7 @@ class BiLM(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.residual = residual
         self.stateful = stateful
+        self.lowercase = lowercase
         self.output_dim = 2 * projection_dim
         self.num_layers = num_layers
         self._states: dict[str, list[LSTMState]] = {}
@@ -89,6 +94,8 @@ class BiLM(nn.Module):
     def forward(self, chars: Tensor) -> BiLMOutput:
         """chars: (B, T, 50), each sentence's tokens first, then all-zero rows."""
         lengths = (chars[..., 0] > 0).sum(dim=1)  # (B,)
+        if self.lowercase:
+            chars = lowercase_char_ids(chars)
         wrapped = self._add_sentinels(chars, lengths)  # (B, T + 2, 50)
         full = lengths + 2
         tokens = self.token_encoder(wrapped)  # (B, T + 2, P)

@@ -30,6 +30,8 @@ class BiLMLanguageModel(nn.Module):
         softmax: "full" or "adaptive".
         cutoffs: the adaptive softmax's cluster boundaries (ids); those >= V - 1 are dropped.
         output_dropout: on the top layer before the softmax, while training.
+        lowercase: the biLM reads lower-cased characters; it still predicts the words as
+            written (the vocabulary keeps their case).
         other arguments: see `BiLM`.
     """
 
@@ -49,6 +51,7 @@ class BiLMLanguageModel(nn.Module):
         output_dropout: float = 0.1,
         softmax: Literal["full", "adaptive"] = "full",
         cutoffs: list[int] | None = None,
+        lowercase: bool = False,
     ) -> None:
         super().__init__()
         self.init_args = init_arguments(locals())
@@ -63,6 +66,7 @@ class BiLMLanguageModel(nn.Module):
             proj_clip,
             residual,
             dropout,
+            lowercase=lowercase,
         )
         self.dropout = nn.Dropout(output_dropout)
         cutoffs = [c for c in (cutoffs or [2000, 10000]) if c < vocab_size - 1]
