@@ -136,6 +136,7 @@ def main() -> None:
         help="the biLM of the elmo plan (configs/elmo/bilm_imdb.yaml's model folder)",
     )
     parser.add_argument("--only", default=None, help="run only settings containing this text")
+    parser.add_argument("--settings", nargs="+", default=None, help="run only these settings")
     parser.add_argument(
         "--extra", action="append", default=[], help="a CLI argument for every run (repeat)"
     )
@@ -146,6 +147,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, config, extra in plans(options.vectors, options.elmo_weights)[options.plan]:
             if options.only and options.only not in name:
+                continue
+            if options.settings and name not in options.settings:
                 continue
             accuracies, seconds = [], []
             for seed in options.seeds:
