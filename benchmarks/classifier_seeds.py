@@ -1,8 +1,9 @@
 """Test accuracy of classifier configs over several seeds, on the real corpora in ../shared/data.
 
 Each run: `lightning-nlp fit` with the config (and overrides), then test with the checkpoint of
-the best validation accuracy. Prints one JSON line per run and, last, one JSON object with the
-mean and standard deviation of each setting.
+the best validation accuracy. Prints one JSON line per run (test accuracy, and the validation
+accuracy that chose the checkpoint: compare settings on it, not on the test) and, last, one JSON
+object with the mean and standard deviation of each setting.
 
     python benchmarks/classifier_seeds.py --plan readme     # the README's results table
     python benchmarks/classifier_seeds.py --plan csv_default  # candidates for configs/classify/csv.yaml
@@ -113,7 +114,8 @@ def plans(vectors: str | None, elmo_weights: str) -> dict[str, list[tuple[str, s
     return {"csv_default": csv, "readme": readme, "elmo": elmo}
 
 
-def run(config: str, extra: list[str], seed: int, root: Path) -> tuple[float, float]:
+def run(config: str, extra: list[str], seed: int, root: Path) -> tuple[float, float, float]:
+    """Test accuracy, best validation accuracy, seconds."""
     from lightning_nlp.cli import run_cli
 
     args = ["--config", str(ROOT / config), *extra, "--seed_everything", str(seed)]
@@ -122,7 +124,8 @@ def run(config: str, extra: list[str], seed: int, root: Path) -> tuple[float, fl
     start = time.perf_counter()
     cli = run_cli(["fit", *args])
     result = cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path="best", verbose=False)
-    return float(result[0]["test/acc"]), time.perf_counter() - start
+    best_val = float(cli.trainer.checkpoint_callback.best_model_score)
+    return float(result[0]["test/acc"]), best_val, time.perf_counter() - start
 
 
 def main() -> None:
@@ -150,12 +153,13 @@ def main() -> None:
                 continue
             if options.settings and name not in options.settings:
                 continue
-            accuracies, seconds = [], []
+            accuracies, validation, seconds = [], [], []
             for seed in options.seeds:
-                accuracy, wall = run(
+                accuracy, val_acc, wall = run(
                     config, [*extra, *options.extra], seed, Path(tmp) / name.replace("/", "_")
                 )
                 accuracies.append(accuracy)
+                validation.append(val_acc)
                 seconds.append(wall)
                 print(
                     json.dumps(
@@ -163,6 +167,7 @@ def main() -> None:
                             "setting": name,
                             "seed": seed,
                             "test_acc": accuracy,
+                            "val_acc": round(val_acc, 4),
                             "seconds": round(wall, 1),
                         }
                     ),
@@ -171,6 +176,7 @@ def main() -> None:
             summary[name] = {
                 "mean": round(statistics.mean(accuracies), 4),
                 "std": round(statistics.stdev(accuracies), 4) if len(accuracies) > 1 else 0.0,
+                "val_mean": round(statistics.mean(validation), 4),
                 "runs": len(accuracies),
                 "seconds_per_run": round(statistics.mean(seconds), 1),
             }
