@@ -104,7 +104,10 @@ class RNNClassifier(nn.Module):
 
     def encode(self, tokens: Tensor, lengths: Tensor) -> Tensor:
         """tokens: (B, T); lengths: (B,), all >= 1. Returns pooled features (B, D * H)."""
-        embedded = self.embed(tokens)  # (B, T, E)
+        return self.recur(self.embed(tokens), lengths)
+
+    def recur(self, embedded: Tensor, lengths: Tensor) -> Tensor:
+        """embedded: (B, T, E); lengths: (B,). The RNN over real tokens, pooled: (B, D * H)."""
         if self.packed:
             packed_out, state = self.rnn(
                 pack_padded_sequence(
@@ -119,9 +122,9 @@ class RNNClassifier(nn.Module):
             return last.transpose(0, 1).flatten(1)  # (B, D * H)
         if self.packed:
             output, _ = pad_packed_sequence(
-                packed_out, batch_first=True, total_length=tokens.shape[1]
+                packed_out, batch_first=True, total_length=embedded.shape[1]
             )
-        mask = lengths_to_mask(lengths, tokens.shape[1]).to(output.device)  # (B, T)
+        mask = lengths_to_mask(lengths, embedded.shape[1]).to(output.device)  # (B, T)
         pool = masked_mean if self.pooling == "mean" else masked_max
         return pool(output, mask)  # (B, D * H)
 

@@ -393,7 +393,35 @@ def test_elmo_classifier_with_a_word_embedding_beside_elmo(tmp_path):
     classifier = ElmoClassifier(6, 3, str(folder), embed_dim=5, hidden_dim=4).eval()
     classifier.set_vocabulary([*SPECIALS, "cat", "dog"])
     tokens = torch.tensor([[4, 5]])
-    embedded = classifier.embed(tokens)
-    assert embedded.shape == (1, 2, 5 + 12)
-    torch.testing.assert_close(embedded[..., :5], classifier.embedding(tokens))
+    seen = []
+    recur = classifier.recur
+    classifier.recur = lambda inputs, lengths: seen.append(inputs) or recur(inputs, lengths)
     assert classifier(tokens, torch.tensor([2])).shape == (1, 3)
+    assert seen[0].shape == (1, 2, 5 + 12)  # the RNN reads [x_k; ELMo_k]
+    torch.testing.assert_close(seen[0][..., :5], classifier.embedding(tokens))
+
+
+def test_elmo_classifier_with_elmo_at_its_output(tmp_path):
+    from lightning_nlp.data.vocab import SPECIALS, Vocab
+    from lightning_nlp.nn.elmo.classifier import ElmoClassifier
+    from lightning_nlp.pretrained import save_pretrained
+
+    network = BiLMLanguageModel(4, FILTERS, char_dim=4, projection_dim=6, cell_dim=8)
+    folder = save_pretrained(tmp_path / "bilm", network, Vocab(list(SPECIALS)), "whitespace")
+    classifier = ElmoClassifier(7, 3, str(folder), hidden_dim=4, elmo_output=True).eval()
+    classifier.set_vocabulary([*SPECIALS, "cat", "dog", "eats"])
+    assert len(classifier.elmo.mixes) == 2
+    with torch.no_grad():
+        classifier.elmo.mixes[1].weights.copy_(torch.tensor([2.0, -1.0, 0.5]))
+    tokens, lengths = torch.tensor([[4, 6, 5, 0], [5, 4, 0, 0]]), torch.tensor([3, 2])
+    features = classifier.encode(tokens, lengths)
+    assert features.shape == (2, 4 + 12)
+    # the last 12 features: the output mixture, averaged over each sentence's real tokens
+    layers, _ = classifier.elmo.layers(classifier.char_table[tokens].long())  # (3, B, T, 12)
+    share = torch.softmax(torch.tensor([2.0, -1.0, 0.5]), 0) * classifier.elmo.mixes[1].gamma
+    mixed = (share[:, None, None, None] * layers).sum(0)  # (B, T, 12)
+    expected = torch.stack([mixed[0, :3].mean(0), mixed[1, :2].mean(0)])
+    torch.testing.assert_close(features[:, 4:], expected)
+    # padding does not change a sentence's logits
+    alone = classifier(tokens[1:, :2], lengths[1:])
+    torch.testing.assert_close(classifier(tokens, lengths)[1:], alone)

@@ -12,7 +12,9 @@ from lightning_nlp.data.characters import MAX_WORD_LENGTH, token_char_ids
 from lightning_nlp.nn.elmo.bilm import BiLM
 from lightning_nlp.nn.elmo.elmo import Elmo
 from lightning_nlp.nn.elmo.published import load_bilm
+from lightning_nlp.nn.functional import masked_mean
 from lightning_nlp.nn.init_args import init_arguments
+from lightning_nlp.nn.mlp_head import MLPHead
 from lightning_nlp.nn.text_classifiers import CellType, Pooling, RNNClassifier
 
 
@@ -29,7 +31,9 @@ class ElmoClassifier(RNNClassifier):
         vocab_size, num_classes, pad_id: linked from the data module.
         elmo_weights: see `load_bilm` (published files, a biLM run's model folder, or a name).
         embed_dim: width of a trainable word embedding beside ELMo; 0: ELMo alone.
-        elmo_dropout: on the ELMo mixture.  layer_norm: see `ScalarMix`.
+        elmo_dropout: on the ELMo mixtures.  layer_norm: see `ScalarMix`.
+        elmo_output: a second mixture, averaged over the sentence's tokens, beside the RNN's
+            pooled state before the head (the paper's ELMo at the task model's output).
         freeze_elmo: keep the biLM fixed (the paper's setting).
         cache_dir: on-disk cache of the frozen biLM's layers (see `LayerCache`).
         bilm: the biLM's architecture (`BiLM` arguments): built untrained instead of loading
@@ -53,6 +57,7 @@ class ElmoClassifier(RNNClassifier):
         head_hidden_dim: int = 100,
         elmo_dropout: float = 0.5,
         layer_norm: bool = False,
+        elmo_output: bool = False,
         freeze_elmo: bool = True,
         cache_dir: str | None = None,
         pad_id: int = 0,
@@ -61,7 +66,7 @@ class ElmoClassifier(RNNClassifier):
         init_args = init_arguments(locals())
         bilm_module = BiLM(**bilm) if bilm is not None else load_bilm(elmo_weights)
         init_args["bilm"] = bilm_module.init_args
-        elmo = Elmo(bilm_module, 1, elmo_dropout, layer_norm, freeze_elmo, cache_dir)
+        elmo = Elmo(bilm_module, 1 + elmo_output, elmo_dropout, layer_norm, freeze_elmo, cache_dir)
         super().__init__(
             vocab_size, max(embed_dim, 1), hidden_dim, num_classes, cell, num_layers,
             bidirectional, pooling, dropout, head_hidden_dim, pad_id,
@@ -72,6 +77,9 @@ class ElmoClassifier(RNNClassifier):
             embed_dim + elmo.output_dim, hidden_dim, num_layers=num_layers, bidirectional=bidirectional,
             batch_first=True, dropout=dropout if num_layers > 1 else 0.0,
         )  # fmt: skip
+        if elmo_output:
+            features = hidden_dim * self.num_directions + elmo.output_dim
+            self.head = MLPHead(features, num_classes, head_hidden_dim, dropout)
         self.elmo = elmo
         self.init_args = init_args
         self._spelled = False  # char_table checked once: zeros mean no set_vocabulary
@@ -87,13 +95,19 @@ class ElmoClassifier(RNNClassifier):
         table[self.init_args["pad_id"]] = 0
         self.char_table.copy_(table)
 
-    def embed(self, tokens: Tensor) -> Tensor:
-        """tokens: (B, T) word ids -> [word embedding;] one ELMo mixture (B, T, E + 2P)."""
+    def encode(self, tokens: Tensor, lengths: Tensor) -> Tensor:
+        """tokens: (B, T) word ids; lengths: (B,). [word embedding;] ELMo -> RNN, pooled
+        (B, D * H), [; the output mixture's mean (B, 2P)]."""
         if not self._spelled and not self.char_table.any():  # checked until it is set
             raise RuntimeError("ElmoClassifier: call set_vocabulary(itos) before using it")
         self._spelled = True
         chars = self.char_table[tokens].long()  # (B, T, 50)
-        mixed = self.elmo(chars).representations[0]  # (B, T, 2P)
-        if not hasattr(self, "embedding"):
-            return mixed
-        return torch.cat([super().embed(tokens), mixed], dim=-1)  # (B, T, E + 2P)
+        elmo = self.elmo(chars)
+        inputs = elmo.representations[0]  # (B, T, 2P)
+        if hasattr(self, "embedding"):
+            inputs = torch.cat([self.embed(tokens), inputs], dim=-1)  # (B, T, E + 2P)
+        features = self.recur(inputs, lengths)  # (B, D * H)
+        if len(elmo.representations) == 1:
+            return features
+        output_mix = masked_mean(elmo.representations[1], elmo.mask)  # (B, 2P)
+        return torch.cat([features, output_mix], dim=-1)
