@@ -408,11 +408,14 @@ def test_elmo_classifier_with_elmo_at_its_output(tmp_path):
 
     network = BiLMLanguageModel(4, FILTERS, char_dim=4, projection_dim=6, cell_dim=8)
     folder = save_pretrained(tmp_path / "bilm", network, Vocab(list(SPECIALS)), "whitespace")
-    classifier = ElmoClassifier(7, 3, str(folder), hidden_dim=4, elmo_output=True).eval()
+    classifier = ElmoClassifier(
+        7, 3, str(folder), hidden_dim=4, head_hidden_dim=0, elmo_output=True
+    ).eval()
     classifier.set_vocabulary([*SPECIALS, "cat", "dog", "eats"])
     assert len(classifier.elmo.mixes) == 2
     with torch.no_grad():
         classifier.elmo.mixes[1].weights.copy_(torch.tensor([2.0, -1.0, 0.5]))
+        classifier.elmo.mixes[1].gamma.fill_(1.7)
     tokens, lengths = torch.tensor([[4, 6, 5, 0], [5, 4, 0, 0]]), torch.tensor([3, 2])
     features = classifier.encode(tokens, lengths)
     assert features.shape == (2, 4 + 12)
@@ -425,3 +428,26 @@ def test_elmo_classifier_with_elmo_at_its_output(tmp_path):
     # padding does not change a sentence's logits
     alone = classifier(tokens[1:, :2], lengths[1:])
     torch.testing.assert_close(classifier(tokens, lengths)[1:], alone)
+    # the RNN reads the first mixture, not the output one
+    share0 = torch.softmax(classifier.elmo.mixes[0].weights, 0) * classifier.elmo.mixes[0].gamma
+    mixed0 = (share0[:, None, None, None] * layers).sum(0)  # (B, T, 12)
+    torch.testing.assert_close(features[:, :4], classifier.recur(mixed0, lengths))
+    # built from its own init_args (as from a checkpoint), bidirectional and max-pooled
+    args = {**classifier.init_args, "elmo_weights": "gone", "bidirectional": True, "pooling": "max"}
+    rebuilt = ElmoClassifier(**args).eval()
+    assert rebuilt.head.layers[-1].in_features == 2 * 4 + 12  # no hidden layer: linear head
+    rebuilt.set_vocabulary([*SPECIALS, "cat", "dog", "eats"])
+    assert rebuilt(tokens, lengths).shape == (2, 3)
+
+
+def test_elmo_classifier_graphs_are_refused(tmp_path):
+    from lightning_nlp.checkpoints import CheckpointError
+    from lightning_nlp.data.vocab import SPECIALS, Vocab
+    from lightning_nlp.graphs import check_exportable
+    from lightning_nlp.nn.elmo.classifier import ElmoClassifier
+    from lightning_nlp.pretrained import save_pretrained
+
+    network = BiLMLanguageModel(4, FILTERS, char_dim=4, projection_dim=6, cell_dim=8)
+    folder = save_pretrained(tmp_path / "bilm", network, Vocab(list(SPECIALS)), "whitespace")
+    with pytest.raises(CheckpointError, match="ElmoClassifier is not one"):
+        check_exportable(ElmoClassifier(6, 3, str(folder), hidden_dim=4))

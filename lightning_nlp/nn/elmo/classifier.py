@@ -33,7 +33,8 @@ class ElmoClassifier(RNNClassifier):
         embed_dim: width of a trainable word embedding beside ELMo; 0: ELMo alone.
         elmo_dropout: on the ELMo mixtures.  layer_norm: see `ScalarMix`.
         elmo_output: a second mixture, averaged over the sentence's tokens, beside the RNN's
-            pooled state before the head (the paper's ELMo at the task model's output).
+            pooled state before the head (the paper's ELMo at the task model's output);
+            `elmo_dropout` and then the head's `dropout` apply to it.
         freeze_elmo: keep the biLM fixed (the paper's setting).
         cache_dir: on-disk cache of the frozen biLM's layers (see `LayerCache`).
         bilm: the biLM's architecture (`BiLM` arguments): built untrained instead of loading
