@@ -421,16 +421,19 @@ def test_elmo_classifier_with_elmo_at_its_output(tmp_path):
     assert features.shape == (2, 4 + 12)
     # the last 12 features: the output mixture, averaged over each sentence's real tokens
     layers, _ = classifier.elmo.layers(classifier.char_table[tokens].long())  # (3, B, T, 12)
-    share = torch.softmax(torch.tensor([2.0, -1.0, 0.5]), 0) * classifier.elmo.mixes[1].gamma
-    mixed = (share[:, None, None, None] * layers).sum(0)  # (B, T, 12)
+
+    def mix(weights: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
+        share = torch.softmax(weights, 0) * gamma  # (3,)
+        return (share[:, None, None, None] * layers).sum(0)  # (B, T, 12)
+
+    mixed = mix(torch.tensor([2.0, -1.0, 0.5]), classifier.elmo.mixes[1].gamma)
     expected = torch.stack([mixed[0, :3].mean(0), mixed[1, :2].mean(0)])
     torch.testing.assert_close(features[:, 4:], expected)
     # padding does not change a sentence's logits
     alone = classifier(tokens[1:, :2], lengths[1:])
     torch.testing.assert_close(classifier(tokens, lengths)[1:], alone)
     # the RNN reads the first mixture, not the output one
-    share0 = torch.softmax(classifier.elmo.mixes[0].weights, 0) * classifier.elmo.mixes[0].gamma
-    mixed0 = (share0[:, None, None, None] * layers).sum(0)  # (B, T, 12)
+    mixed0 = mix(classifier.elmo.mixes[0].weights, classifier.elmo.mixes[0].gamma)
     torch.testing.assert_close(features[:, :4], classifier.recur(mixed0, lengths))
     # built from its own init_args (as from a checkpoint), bidirectional and max-pooled
     args = {**classifier.init_args, "elmo_weights": "gone", "bidirectional": True, "pooling": "max"}
