@@ -38,7 +38,7 @@ FILE_LOGGERS = ("CSVLogger", "TensorBoardLogger")  # loggers that add name/versi
 EXTRA_COMMANDS = {
     "generate": "sample or beam-search text from a language-model checkpoint",
     "train-vectors": "train word2vec/fastText vectors with gensim on a corpus's training texts",
-    "baseline": "mean word vector + logistic regression on a classification corpus",
+    "baseline": "linear baselines (NB or TF-IDF n-gram, mean word vector) on a classification corpus",
     "export": "a checkpoint as a self-describing model folder (lightning_nlp.load reads it)",
     "serve": 'an HTTP endpoint (LitServe) for a model folder: POST /predict {"text": ...}',
     "bf16": "whether this machine runs bf16 mixed precision fast (AMX / AVX-512 BF16 / GPU)",
@@ -46,6 +46,7 @@ EXTRA_COMMANDS = {
     "convert": "turn fastai's published AWD-LSTM weights into a model folder",
     "ensemble": "average the probabilities of prediction files (forward + backward)",
     "compare": "fit and test several configs on the same data, side by side (ELMo vs random)",
+    "curve": "test accuracy against labelled documents: ULMFiT, scratch, linear baselines",
 }
 HELP_EPILOG = (
     "other subcommands (each with its own --help, taking the same --config files):\n"
@@ -192,6 +193,7 @@ COMMAND_FUNCTIONS = {  # imported only when the command runs
     "convert": "lightning_nlp.convert:convert_cli",
     "ensemble": "lightning_nlp.ensemble:ensemble_cli",
     "compare": "lightning_nlp.recipe:compare_cli",
+    "curve": "lightning_nlp.curve:curve_cli",
 }
 
 

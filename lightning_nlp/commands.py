@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,18 @@ def _parser(description: str) -> ArgumentParser:
 
 def _datamodule(parser: ArgumentParser, args: list[str]) -> tuple[ClassificationDataModule, Any]:
     config = parser.parse_args(args)
-    objects = parser.instantiate_classes(config)
-    return objects.data, config
+    return _instantiate_data(parser, config), config
+
+
+def _instantiate_data(parser: ArgumentParser, config: Any) -> ClassificationDataModule:
+    """The `data:` section as a data module. The ignored sections are cleared first: jsonargparse
+    would otherwise build the model a config's `model: class_path:` names (and warns that it will
+    stop doing so)."""
+    kept = config.clone()
+    for ignored in (*IGNORED_SECTIONS, "ckpt_path"):
+        kept[ignored] = None
+    instantiate = getattr(parser, "instantiate", None) or parser.instantiate_classes  # < 4.49
+    return instantiate(kept).data
 
 
 def _train_tokens(datamodule: ClassificationDataModule) -> list[list[str]]:
@@ -80,34 +91,81 @@ def mean_vectors(documents: list[list[str]], vectors: Any) -> np.ndarray:
     return features
 
 
-def baseline_command(args: list[str]) -> dict[str, Any]:
-    """Mean word vector + logistic regression, trained on train, scored on test."""
-    from sklearn.linear_model import LogisticRegression
+BASELINE_METHODS = ("nb_lr", "tfidf_lr", "mean_vectors")  # the first two: baselines.LINEAR_METHODS
 
-    parser = _parser("Mean-word-vector logistic regression baseline.")
-    parser.add_argument("--vectors", type=str, required=True, help="vector file or gensim name")
+
+def baseline_command(args: list[str]) -> dict[str, Any]:
+    """A linear baseline trained on train (its `--data.train_size` sample, if set) and scored
+    on test; prints the per-class report, then a last line with one JSON object.
+
+    Methods: `nb_lr` (NB-weighted uni+bigram logistic regression, the default), `tfidf_lr`
+    (TF-IDF uni+bigram logistic regression), both on the documents' tokens before the
+    vocabulary; and `mean_vectors` (mean word vector of `--vectors` + logistic regression).
+    """
+    from lightning_nlp.baselines import DEFAULT_C, fit_linear_baseline  # scikit-learn: slow import
+
+    parser = _parser(
+        "Linear baselines: NB / TF-IDF n-gram or mean-word-vector logistic regression."
+    )
+    parser.add_argument("--method", type=str, default="nb_lr", choices=BASELINE_METHODS)
+    parser.add_argument(
+        "--vectors", type=str, default=None, help="vector file or gensim name (mean_vectors)"
+    )
     parser.add_argument("--vectors_format", type=str, default="auto")
-    parser.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
-    datamodule, config = _datamodule(parser, args)
-    vectors = load_vectors(config.vectors, config.vectors_format)
-    vocab = datamodule.vocab
+    parser.add_argument(
+        "--C",
+        type=float,
+        default=None,
+        help=f"inverse regularisation strength; default {DEFAULT_C} for the n-gram methods, "
+        "1.0 for mean_vectors",
+    )
+    config = parser.parse_args(args)
+    if config.method == "mean_vectors" and not config.vectors:
+        parser.error("--method mean_vectors needs --vectors (a vector file or gensim name)")
+    datamodule = _instantiate_data(parser, config)
     splits = {s: datamodule.split(s) for s in ("train", "test")}
-    features = {
-        s: mean_vectors([vocab.decode(d) for d in split.documents], vectors)
-        for s, split in splits.items()
-    }
-    classifier = LogisticRegression(C=config.C, max_iter=2000)
-    classifier.fit(features["train"], splits["train"].labels)
-    predicted = classifier.predict(features["test"])
+    start = time.perf_counter()
+    if config.method == "mean_vectors":
+        predicted = _mean_vectors_predictions(datamodule, splits, config)
+    else:
+        tokens = {s: datamodule.split_tokens(s) for s in splits}
+        model = fit_linear_baseline(
+            config.method, tokens["train"], splits["train"].labels, config.C
+        )
+        predicted = model.predict(tokens["test"])
+    seconds = time.perf_counter() - start
     truth = splits["test"].labels
     matrix = np.zeros((datamodule.num_classes,) * 2, dtype=np.int64)
     np.add.at(matrix, (truth, predicted), 1)
     report = classification_report(matrix, datamodule.label_names)
-    result = {
+    result: dict[str, Any] = {
+        "method": config.method,
         "test/acc": float((predicted == truth).mean()),
+        "train_docs": len(splits["train"].labels),
         "test_docs": len(truth),
-        "vectors": config.vectors,
+        "C": config.C if config.C is not None else DEFAULT_C.get(config.method, 1.0),
+        "seconds": round(seconds, 3),
     }
+    if config.method == "mean_vectors":
+        result["vectors"] = config.vectors
     print(report)  # noqa: T201
     print(json.dumps(result))  # noqa: T201
     return result
+
+
+def _mean_vectors_predictions(
+    datamodule: ClassificationDataModule, splits: dict[str, Any], config: Any
+) -> np.ndarray:
+    """Test predictions of logistic regression on mean word vectors (of the vocabulary's
+    words: out-of-vocabulary ones are `<unk>`, as the neural models see them)."""
+    from sklearn.linear_model import LogisticRegression
+
+    vectors = load_vectors(config.vectors, config.vectors_format)
+    vocab = datamodule.vocab
+    features = {
+        s: mean_vectors([vocab.decode(d) for d in split.documents], vectors)
+        for s, split in splits.items()
+    }
+    classifier = LogisticRegression(C=1.0 if config.C is None else config.C, max_iter=2000)
+    classifier.fit(features["train"], splits["train"].labels)
+    return classifier.predict(features["test"])

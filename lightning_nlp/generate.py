@@ -33,6 +33,7 @@ def generate_text(
     num_samples: int = 1,
     seed: int = 0,
     backwards: bool = False,
+    no_repeat_ngram_size: int = 3,
 ) -> list[str]:
     """Continues `prompt` with `model` (in eval mode); see `generate` for the arguments."""
     tokens = get_tokenizer(tokenizer)(prompt) if prompt.strip() else []
@@ -43,7 +44,13 @@ def generate_text(
     for _ in range(num_samples if beam_size == 1 else 1):
         if beam_size > 1:
             new = beam_search(
-                model, prompt_ids, max_tokens, beam_size, length_penalty, vocab.eos_id
+                model,
+                prompt_ids,
+                max_tokens,
+                beam_size,
+                length_penalty,
+                vocab.eos_id,
+                no_repeat_ngram_size,
             )
         else:
             new = sample(model, prompt_ids, max_tokens, temperature, top_k, vocab.eos_id, generator)
@@ -63,6 +70,7 @@ def generate(
     num_samples: int = 1,
     seed: int = 0,
     precision: Literal["32-true", "bf16-mixed"] = "32-true",
+    no_repeat_ngram_size: int = 3,
 ) -> list[str]:
     """Continues `prompt` with text from the model at `ckpt_path`.
 
@@ -74,6 +82,7 @@ def generate(
         top_k: sample only among the k most likely tokens.
         beam_size: above 1, runs beam search instead of sampling.
         length_penalty: beam score is log p / length ** length_penalty.
+        no_repeat_ngram_size: beam search never repeats an n-gram of this size (0: off).
         num_samples: how many continuations to sample.
         seed: sampling seed; the same seed gives the same text.
         precision: "bf16-mixed" runs the model under bf16 autocast (CPUs with AMX or
@@ -93,6 +102,7 @@ def generate(
         top_k=top_k,
         beam_size=beam_size,
         length_penalty=length_penalty,
+        no_repeat_ngram_size=no_repeat_ngram_size,
         num_samples=num_samples,
         seed=seed,
     )

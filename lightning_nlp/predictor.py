@@ -132,7 +132,8 @@ class Predictor:
 
     def generate(self, prompt: str = "", **options: Any) -> list[str]:
         """Continues `prompt`; options as `lightning_nlp.generate.generate_text` takes them
-        (max_tokens, temperature, top_k, beam_size, length_penalty, num_samples, seed)."""
+        (max_tokens, temperature, top_k, beam_size, length_penalty, num_samples, seed,
+        no_repeat_ngram_size)."""
         from lightning_nlp.generate import generate_text
 
         if self.labels is not None:

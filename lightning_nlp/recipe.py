@@ -38,7 +38,9 @@ class StageResult:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
-def _fit(name: str, config: str, args: list[str], test: bool = False) -> StageResult:
+def fit_stage(name: str, config: str, args: list[str], test: bool = False) -> StageResult:
+    """`lightning-nlp fit --config CONFIG ARGS` in this process; with `test`, then the test
+    of its best checkpoint. Returns the run folder, wall time and validation/test metrics."""
     from lightning_nlp.cli import run_cli
 
     start = time.perf_counter()
@@ -53,14 +55,40 @@ def _fit(name: str, config: str, args: list[str], test: bool = False) -> StageRe
     return StageResult(name, str(cli.run_dir), time.perf_counter() - start, metrics)
 
 
-def lm_sample(model_folder: str | Path, prompt: str, max_tokens: int = 40) -> str:
+def lm_continuation(model_folder: str | Path, prompt: str, max_tokens: int = 40) -> str:
+    """The language model's beam-search continuation of `prompt` (5 beams, no repeated
+    3-gram, length-normalised)."""
     from lightning_nlp.generate import generate_text
     from lightning_nlp.pretrained import load_pretrained
 
     model = load_pretrained(model_folder)
+    model.network.eval()
     return generate_text(
-        model.network, model.vocab, model.tokenizer, prompt, max_tokens, top_k=20, seed=0
-    )[0]
+        model.network, model.vocab, model.tokenizer, prompt, max_tokens, beam_size=5,
+        no_repeat_ngram_size=3,
+    )[0]  # fmt: skip
+
+
+def pretrain_stages(
+    lm: str | None,
+    finetune: str | None,
+    lm_args: str = "",
+    finetune_args: str = "",
+    pretrained: str | None = None,
+) -> tuple[list[StageResult], Path | None]:
+    """Stages 1 and 2 (each skipped when its config is not given), starting from `pretrained`
+    if given; returns them and the last language model's folder (None if there is none)."""
+    stages: list[StageResult] = []
+    folder = None if pretrained is None else Path(pretrained)
+    for name, config, extra in (("lm", lm, lm_args), ("finetune", finetune, finetune_args)):
+        if config is None:
+            continue
+        args = shlex.split(extra)
+        if folder is not None:
+            args += ["--model.pretrained", str(folder)]
+        stages.append(fit_stage(name, config, args))
+        folder = Path(stages[-1].run_dir) / EXPORT_FOLDER
+    return stages, folder
 
 
 def run_recipe(
@@ -76,32 +104,23 @@ def run_recipe(
     pretrained: str | None = None,
 ) -> dict[str, Any]:
     """Runs the stages (see the module docstring) and returns what they measured."""
-    stages: list[StageResult] = []
-    folder = None if pretrained is None else Path(pretrained)  # the last model folder
-    for name, config, extra in (("lm", lm, lm_args), ("finetune", finetune, finetune_args)):
-        if config is None:
-            continue
-        args = shlex.split(extra)
-        if folder is not None:
-            args += ["--model.pretrained", str(folder)]
-        stages.append(_fit(name, config, args))
-        folder = Path(stages[-1].run_dir) / EXPORT_FOLDER
+    stages, folder = pretrain_stages(lm, finetune, lm_args, finetune_args, pretrained)
     if folder is None:
         raise ValueError(
             "give --lm, --finetune or --pretrained: the classifier needs a language model"
         )
     common = ["--data.vocab_path", str(folder / "vocab.json"), *shlex.split(classifier_args)]
     stages.append(
-        _fit("classifier", classifier, [*common, "--model.pretrained", str(folder)], True)
+        fit_stage("classifier", classifier, [*common, "--model.pretrained", str(folder)], True)
     )
     if scratch:
         args = [*common, "--model.pretrained", "null", *shlex.split(scratch_args)]
-        stages.append(_fit("scratch_classifier", classifier, args, test=True))
+        stages.append(fit_stage("scratch_classifier", classifier, args, test=True))
     result = {
         "started_from": pretrained,
         "stages": [asdict(s) for s in stages],
         "total_seconds": sum(s.seconds for s in stages),
-        "lm_sample": lm_sample(folder, prompt),
+        "lm_sample": lm_continuation(folder, prompt),
     }
     atomic_write_text(
         Path(stages[-1 - scratch].run_dir) / "recipe.json", json.dumps(result, indent=2)
@@ -141,7 +160,7 @@ def run_comparison(
     if len(extra_args) != len(configs):
         raise ValueError(f"{len(extra_args)} extra_args for {len(configs)} configs")
     stages = [
-        _fit(Path(config).stem, config, shlex.split(common_args) + shlex.split(extra), True)
+        fit_stage(Path(config).stem, config, shlex.split(common_args) + shlex.split(extra), True)
         for config, extra in zip(configs, extra_args)
     ]
     result = {

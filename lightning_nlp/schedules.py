@@ -30,11 +30,17 @@ class SlantedTriangularLR(LambdaLR):
         super().__init__(optimizer, self.factor)
 
     def factor(self, step: int) -> float:
-        total = max(1, self.total_steps or 1)
-        cut = max(1, int(total * self.cut_frac))
-        position = step / cut if step < cut else 1 - (step - cut) / max(1, total - cut)
-        position = min(1.0, max(0.0, position))
-        return (1 + position * (self.ratio - 1)) / self.ratio
+        return slanted_triangular_factor(step, self.total_steps or 1, self.cut_frac, self.ratio)
+
+
+def slanted_triangular_factor(step: int, total: int, cut_frac: float, ratio: float) -> float:
+    """The learning rate at `step` of a `total`-step slanted triangular cycle, as a share of
+    its peak: from 1 / ratio up to 1 over the first `cut_frac` of the steps, then back down."""
+    total = max(1, total)
+    cut = max(1, int(total * cut_frac))
+    position = step / cut if step < cut else 1 - (step - cut) / max(1, total - cut)
+    position = min(1.0, max(0.0, position))
+    return (1 + position * (ratio - 1)) / ratio
 
 
 STEP_SCHEDULES = (SlantedTriangularLR,)  # schedules stepped every step, not every epoch

@@ -190,7 +190,7 @@ def test_train_vectors_then_baseline(tmp_path, capsys):
     )
     assert (tmp_path / "v.txt").read_text().split("\n", 1)[0].endswith(" 16")
     capsys.readouterr()
-    main(["baseline", *common, "--vectors", str(tmp_path / "v.txt")])
+    main(["baseline", *common, "--method", "mean_vectors", "--vectors", str(tmp_path / "v.txt")])
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     # the same baseline computed here from the same vectors and splits
     dm = SST2DataModule(str(tmp_path / "sst2"), min_freq=2, cache_dir=str(tmp_path / "cache"))

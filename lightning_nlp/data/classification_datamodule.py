@@ -16,7 +16,11 @@ from torch.utils.data import DataLoader
 from lightning_nlp.data.artifacts import check_same_data, load_artifacts, save_artifacts
 from lightning_nlp.data.classification_dataset import ClassificationDataset, SortishBatchSampler
 from lightning_nlp.data.io import CorpusError, read_lines, split_lines
-from lightning_nlp.data.labeled_texts import LabeledTexts, stratified_split
+from lightning_nlp.data.labeled_texts import (
+    LabeledTexts,
+    nested_stratified_sample,
+    stratified_split,
+)
 from lightning_nlp.data.resumable_loader import ResumableLoader
 from lightning_nlp.data.seeds import order_seed
 from lightning_nlp.data.stages import STAGE_SPLITS, stage_splits
@@ -63,7 +67,10 @@ class ClassificationDataModule(pl.LightningDataModule):
         predict_file: text file to classify with `predict`, one document a line; "-" is stdin.
         backwards: each document read right to left (for a backward ULMFiT classifier).
         train_size: train on a stratified sample of this many labelled documents (few-label
-            experiments); validation is held out before sampling.
+            experiments), drawn with `subset_seed`. Samples of one seed are nested (that of
+            100 lies inside that of 500), and validation is held out before sampling, so it
+            is the same for every `train_size` and `subset_seed`.
+        subset_seed: seed of the `train_size` sample; default `split_seed`.
         eval_words_in_vocab: also give ids to the validation and test words that training
             lacks, after the training vocabulary (whose ids do not change). For character-level
             embedders (ELMo), which read a word's spelling and need no trained row for it;
@@ -87,6 +94,7 @@ class ClassificationDataModule(pl.LightningDataModule):
         predict_file: str | None = None,
         backwards: bool = False,
         train_size: int | None = None,
+        subset_seed: int | None = None,
         eval_words_in_vocab: bool = False,
     ) -> None:
         super().__init__()
@@ -183,12 +191,23 @@ class ClassificationDataModule(pl.LightningDataModule):
         return self._texts[split]
 
     def _few_labels(self, train: LabeledTexts) -> LabeledTexts:
-        """A stratified sample of `train_size` training documents (seed `split_seed`)."""
-        size = self.hparams.train_size
-        if size >= len(train):
-            return train
-        _, chosen = stratified_split(train.labels, size / len(train), self.hparams.split_seed)
-        return train.subset(chosen)
+        """A stratified sample of `train_size` training documents, seeded by `subset_seed` and
+        nested: with the same seed, a smaller budget's sample lies inside a larger one's."""
+        size, classes = self.hparams.train_size, len(set(train.labels))
+        if size > len(train):
+            raise CorpusError(
+                f"--data.train_size {size}: the training split has only {len(train)} documents"
+            )
+        if size < classes:
+            raise CorpusError(
+                f"--data.train_size {size}: fewer documents than the {classes} classes"
+            )
+        seed = (
+            self.hparams.split_seed
+            if self.hparams.subset_seed is None
+            else self.hparams.subset_seed
+        )
+        return train.subset(nested_stratified_sample(train.labels, size, seed))
 
     def _table(self, split: str) -> TokenTable:
         if split not in self._tables:
@@ -199,6 +218,18 @@ class ClassificationDataModule(pl.LightningDataModule):
                 desc=f"tokenizing {split}",
             )
         return self._tables[split]
+
+    def split_tokens(self, name: str) -> list[list[str]]:
+        """A split's documents as token strings before the vocabulary (rare words are kept,
+        not `<unk>`), cut to `max_len` and in reading order even when `backwards`; aligned
+        with `split(name)`. For count-based baselines, which need no vocabulary."""
+        table = self._table(name)
+        tokens = np.asarray(table.types, dtype=object)[table.ids]
+        starts, ends = table.offsets[:-1], table.offsets[1:]
+        if self.hparams.max_len is not None:
+            ends = np.minimum(ends, starts + self.hparams.max_len)
+        docs = [tokens[s:e].tolist() for s, e in zip(starts, ends)]
+        return [doc for doc in docs if doc]  # as `split`, which leaves out empty documents
 
     def split(self, name: str) -> ClassificationSplit:
         """A split as id arrays and class ids, empty documents left out and counted."""

@@ -1,10 +1,18 @@
 """A deterministic probabilistic grammar of short reviews: the project's embedded corpus.
 
-Each review mixes neutral sentences with several opinion sentences about aspects of a film,
-book, restaurant, hotel or gadget. Opinions are positive or negative words, sometimes negated
-("was not boring") or hedged, and they are shuffled through the text. The label is the
-majority polarity of all opinion sentences, so no single sentence or position decides it:
-a classifier has to read the whole review.
+Each review mixes neutral sentences with one opinion about an aspect of a film, book,
+restaurant, hotel or gadget, in two sentiment words of the review's polarity (its label),
+e.g. "the soup was plandic and truly fresh". The opinions use a large sentiment lexicon: a few common adjectives ("great", "dull") and a long
+tail of invented ones ("plandic", "troulent"), spelled alike for both polarities, each
+polarity's words drawn uniformly. So, as in real reviews, most sentiment words are rare:
+100 labelled reviews contain only about a quarter of them, and a classifier trained on those
+labels alone has never seen the words of many test reviews. The unlabelled text shows every
+word many times beside another word of the same polarity (a review never mixes them) and,
+outside the restaurant reviews, before a verdict in words ("i would not recommend it"), as
+reviews on many sites end. That is what a language model trained on the text can learn: the
+words' polarity, from context, without a label; a classifier of restaurant reviews (which
+have no verdict) can then use it. That is the situation ULMFiT's few-label results rest on. Labels never enter the
+text: the language-model files hold the reviews alone.
 """
 
 from __future__ import annotations
@@ -150,6 +158,44 @@ _NEGATIVE = [
     "annoying",
     "tedious",
 ]
+LEXICON_SIZE = 300  # sentiment words of each polarity, common and invented
+
+
+def _invented_words(count: int, seed: int = 7) -> list[str]:
+    """`count` distinct invented adjectives; their spelling says nothing about polarity."""
+    rng = random.Random(seed)
+    onsets = "br cl dr fl gl gr pl pr sk sl sn sp st tr v z m n l r".split()
+    vowels = "a e i o u ai ea ou".split()
+    codas = "m n l r s x nd rt mb".split()
+    suffixes = "ous ful ive ish ant ic y ent al ar".split()
+    words: set[str] = set()
+    while len(words) < count:
+        stem = rng.choice(onsets) + rng.choice(vowels) + rng.choice(codas)
+        if rng.random() < 0.5:
+            stem += rng.choice(vowels) + rng.choice(codas)
+        words.add(stem + rng.choice(suffixes))
+    return sorted(words)
+
+
+def _lexicons() -> tuple[list[str], list[str]]:
+    """(positive, negative) words: the common adjectives, then invented ones split at random."""
+    invented = _invented_words(2 * LEXICON_SIZE - len(_POSITIVE) - len(_NEGATIVE))
+    random.Random(11).shuffle(invented)
+    half = LEXICON_SIZE - len(_POSITIVE)
+    return _POSITIVE + invented[:half], _NEGATIVE + invented[half:]
+
+
+POSITIVE_WORDS, NEGATIVE_WORDS = _lexicons()
+# How reviews on some sites end: a verdict in words. The film, book, gadget and hotel reviews
+# have one; the restaurant reviews (the demo's target domain) have none.
+_VERDICTS = {
+    1: ["i would recommend it", "highly recommended", "i will be back", "worth every penny",
+        "ten out of ten", "i loved it"],
+    -1: ["i would not recommend it", "avoid it", "never again", "a waste of money",
+         "one out of ten", "i hated it"],
+}  # fmt: skip
+VERDICT_DOMAINS = ("book", "film", "gadget", "hotel")
+_JOINS = ["and", "and", "and truly", ", even", "and rather"]
 _INTENSIFIERS = ["", "", "very ", "really ", "quite ", "truly ", "rather ", "extremely "]
 _HEDGES = ["i think ", "to be honest ", "frankly ", "in my opinion ", "", "", ""]
 _COMPANIONS = ["my sister", "a friend", "my parents", "colleagues", "my partner", "the kids"]
@@ -171,23 +217,16 @@ def _name(rng: random.Random) -> str:
 
 
 def _opinion(rng: random.Random, vocab: dict, polarity: int) -> str:
-    negate = rng.random() < 0.25
-    words = _POSITIVE if (polarity > 0) != negate else _NEGATIVE
-    adjective = rng.choice(words)
-    intensity = "" if negate else rng.choice(_INTENSIFIERS)
-    no = "not " if negate else ""
+    """One opinion sentence with two sentiment words of the review's polarity."""
+    first, second = rng.sample(POSITIVE_WORDS if polarity > 0 else NEGATIVE_WORDS, 2)
+    both = f"{rng.choice(_INTENSIFIERS)}{first} {rng.choice(_JOINS)} {second}"
     aspect = rng.choice(vocab["aspects"])
     templates = [
-        f"the {aspect} was {no}{intensity}{adjective}",
-        f"{rng.choice(_HEDGES)}the {aspect} is {no}{intensity}{adjective}",
-        f"the {rng.choice(vocab['roles'])} {_name(rng)} did {'not do ' if negate else ''}a {intensity}{adjective} job",
-        f"i found the {aspect} {no}{intensity}{adjective}",
-        f"as for the {aspect} , it was {no}{adjective} at all"
-        if negate
-        else f"as for the {aspect} , it was {intensity}{adjective}",
-        f"what a {intensity}{adjective} {aspect}"
-        if not negate
-        else f"the {aspect} could not be called {adjective}",
+        f"the {aspect} was {both}",
+        f"{rng.choice(_HEDGES)}the {aspect} is {both}",
+        f"the {rng.choice(vocab['roles'])} {_name(rng)} was {both}",
+        f"i found the {aspect} {both}",
+        f"as for the {aspect} , it was {both}",
     ]
     return rng.choice(templates)
 
@@ -218,11 +257,10 @@ def generate_reviews(num_docs: int, seed: int = 0) -> Iterator[Review]:
         vocab = _DOMAINS[domain]
         thing = rng.choice(vocab["things"])
         label = rng.choice([1, -1])
-        num_opinions = rng.choice([3, 5, 7])
-        num_majority = rng.randint(num_opinions // 2 + 1, num_opinions)
-        polarities = [label] * num_majority + [-label] * (num_opinions - num_majority)
-        sentences = [_opinion(rng, vocab, p) for p in polarities]
-        sentences += [_neutral(rng, vocab, thing) for _ in range(rng.randint(1, 4))]
+        sentences = [_opinion(rng, vocab, label)]
+        sentences += [_neutral(rng, vocab, thing) for _ in range(rng.randint(2, 4))]
         rng.shuffle(sentences)
+        if domain in VERDICT_DOMAINS:
+            sentences.append(rng.choice(_VERDICTS[label]))
         text = " ".join(_sentence_case(s, rng) for s in sentences)
         yield Review(text, "positive" if label > 0 else "negative", domain)

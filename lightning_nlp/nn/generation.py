@@ -1,4 +1,5 @@
-"""Decoding from a recurrent LM: temperature/top-k sampling and length-normalised beam search.
+"""Decoding from a recurrent LM: temperature/top-k sampling and length-normalised beam search
+with n-gram blocking.
 
 Both functions take any module with `forward(tokens, hidden) -> (logits, hidden, ...)` where
 tokens is (B, T), logits (B, T, V) and hidden a nesting of tensors with the batch on dim 1
@@ -54,11 +55,14 @@ def beam_search(
     beam_size: int = 5,
     length_penalty: float = 1.0,
     eos_id: int | None = None,
+    no_repeat_ngram_size: int = 0,
 ) -> list[int]:
     """Returns the continuation of `prompt` (T,) with the best score log p / length**length_penalty.
 
     A hypothesis ends when it emits `eos_id` (kept, eos included) or reaches `max_tokens`;
     the search stops once `beam_size` hypotheses have ended or no step is left.
+    `no_repeat_ngram_size` n > 0 forbids any token that would repeat an n-gram of the prompt
+    and continuation so far: a small LM's most likely text otherwise loops on one sentence.
     """
     if prompt.numel() == 0:
         raise ValueError("prompt must hold at least one token id")
@@ -68,9 +72,15 @@ def beam_search(
     scores = log_probs.new_zeros(1)  # (K,)
     sequences = prompt.new_empty(1, 0)  # (K, 0)
     finished: list[tuple[float, list[int]]] = []
+    context = prompt.tolist()
     for step in range(1, max_tokens + 1):
+        if no_repeat_ngram_size > 0:
+            for k, sequence in enumerate(sequences.tolist()):
+                banned = repeated_ngram_ends(context + sequence, no_repeat_ngram_size)
+                log_probs[k, banned] = float("-inf")
         totals = (scores[:, None] + log_probs).flatten()  # (K * V,)
-        scores, flat_ids = totals.topk(min(beam_size, totals.numel()))  # (K,)
+        finite = max(1, int(totals.isfinite().sum()))
+        scores, flat_ids = totals.topk(min(beam_size, finite))  # (K,)
         beam_ids, tokens = flat_ids // vocab_size, flat_ids % vocab_size
         sequences = torch.cat([sequences[beam_ids], tokens[:, None]], dim=1)  # (K, step)
         hidden = reorder_state(hidden, beam_ids)
@@ -93,3 +103,15 @@ def beam_search(
         for score, seq in zip(scores, sequences.tolist())
     ]
     return max(finished, key=lambda item: item[0])[1]
+
+
+def repeated_ngram_ends(tokens: list[int], n: int) -> list[int]:
+    """The tokens that, appended to `tokens`, would complete an n-gram already in them."""
+    if n == 1:
+        return sorted(set(tokens))
+    if len(tokens) < n:
+        return []
+    prefix = tokens[len(tokens) - n + 1 :]
+    return sorted(
+        {tokens[i + n - 1] for i in range(len(tokens) - n + 1) if tokens[i : i + n - 1] == prefix}
+    )

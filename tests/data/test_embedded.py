@@ -1,7 +1,13 @@
+import re
 from collections import Counter
 
 from lightning_nlp.data.embedded import EmbeddedLMDataModule, write_embedded_corpus
-from lightning_nlp.data.synthetic_reviews import generate_reviews
+from lightning_nlp.data.synthetic_reviews import (
+    LEXICON_SIZE,
+    NEGATIVE_WORDS,
+    POSITIVE_WORDS,
+    generate_reviews,
+)
 
 
 def test_generator_is_deterministic_and_balanced():
@@ -13,19 +19,31 @@ def test_generator_is_deterministic_and_balanced():
     assert len({r.domain for r in first}) == 5
 
 
-def test_label_is_not_given_by_the_first_or_last_sentence():
+def test_each_review_holds_one_polarity_and_most_sentiment_words_are_rare():
     reviews = list(generate_reviews(2000, seed=0))
-    positive_words = ("good", "great", "excellent", "wonderful", "superb", "lovely", "brilliant")
+    lexicon = {"positive": set(POSITIVE_WORDS), "negative": set(NEGATIVE_WORDS)}
+    assert not lexicon["positive"] & lexicon["negative"]
+    for review in reviews:
+        words = set(re.findall(r"[a-z]+", review.text.lower()))
+        other = "negative" if review.label == "positive" else "positive"
+        assert words & lexicon[review.label] and not words & lexicon[other], review
+    # what a 100-label sample sees: under half of the sentiment words
+    seen = {w for r in reviews[:100] for w in re.findall(r"[a-z]+", r.text.lower())}
+    assert len(seen & (lexicon["positive"] | lexicon["negative"])) < 0.5 * 2 * LEXICON_SIZE
+    # and the whole corpus shows each word often enough to learn it from context
+    counts = Counter(w for r in reviews for w in re.findall(r"[a-z]+", r.text.lower()))
+    everyone = lexicon["positive"] | lexicon["negative"]
+    assert min(counts[w] for w in everyone) >= 1
+    assert sum(counts[w] for w in everyone) > 8 * len(everyone)
 
-    def agreement(pick):
-        hits = [
-            any(w in pick(r.text.split(". ")) for w in positive_words) == (r.label == "positive")
-            for r in reviews
-        ]
-        return sum(hits) / len(hits)
 
-    assert agreement(lambda s: s[0]) < 0.75
-    assert agreement(lambda s: s[-1]) < 0.75
+def test_language_model_text_holds_no_labels(tmp_path):
+    folder = write_embedded_corpus(tmp_path / "emb", num_docs=300, seed=0)
+    dm = EmbeddedLMDataModule(data_dir=str(folder), num_docs=300)
+    text = dm.split_file("train").read_text()
+    reviews = [r.text for r in generate_reviews(300, seed=0)]
+    assert text.splitlines() == reviews[: len(text.splitlines())]
+    assert "positive" not in text.split() and "negative" not in text.split()
 
 
 def test_files_and_datamodule(tmp_path):

@@ -3,7 +3,7 @@ import math
 import torch
 from torch import nn
 
-from lightning_nlp.nn.generation import beam_search, sample
+from lightning_nlp.nn.generation import beam_search, repeated_ngram_ends, sample
 from lightning_nlp.nn.lstm_lm import LSTMLanguageModel
 
 
@@ -91,3 +91,26 @@ def test_backwards_generation_writes_before_the_prompt():
     assert text == ["b c d e f"]
     forwards = generate_text(model, vocab, "whitespace", "e f", max_tokens=2, temperature=0)
     assert forwards == ["e f e d"]
+
+
+def _ngrams(tokens, n):
+    return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+
+
+def test_beam_search_with_ngram_blocking_never_repeats_an_ngram():
+    # the table's likeliest text loops 0 -> 1 -> 2 -> 3 -> 0 ...; a random table for the rest
+    torch.manual_seed(0)
+    table = torch.rand(6, 6) + 10 * torch.eye(6).roll(1, dims=1)
+    model = BigramModel((table / table.sum(1, keepdim=True)).tolist())
+    prompt = [0, 1]
+    unblocked = beam_search(model, torch.tensor(prompt), 20, beam_size=3)
+    assert len(set(_ngrams(prompt + unblocked, 3))) < len(_ngrams(prompt + unblocked, 3))
+    for n in (2, 3):
+        text = prompt + beam_search(model, torch.tensor(prompt), 20, 3, no_repeat_ngram_size=n)
+        assert len(set(_ngrams(text, n))) == len(_ngrams(text, n)), (n, text)
+
+
+def test_repeated_ngram_ends():
+    assert repeated_ngram_ends([1, 2, 3, 1, 2], 3) == [3]
+    assert repeated_ngram_ends([1, 2, 1, 3, 1], 2) == [2, 3]
+    assert repeated_ngram_ends([5, 6], 3) == []

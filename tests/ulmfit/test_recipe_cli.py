@@ -104,3 +104,49 @@ def test_three_stages_then_the_saved_classifier_predicts_as_its_checkpoint(tmp_p
 
 def _config(run_dir: str) -> dict:
     return yaml.safe_load((Path(run_dir) / "config.yaml").read_text())
+
+
+@pytest.mark.integration
+def test_learning_curve_writes_its_table_and_plot_and_ends_with_one_json_line(tmp_path, capsys):
+    clas = _tiny(tmp_path, "clas", classifier=True).replace("--data.train_size 60", "")
+    main(
+        [
+            "curve",
+            "--lm", str(ROOT / "configs/ulmfit/embedded_lm.yaml"),
+            "--lm_args", _tiny(tmp_path, "lm"),
+            "--classifier", str(ROOT / "configs/ulmfit/embedded_clas.yaml"),
+            "--classifier_args", clas,
+            "--counts", "[20, null]",
+            "--seeds", "[1, 2]",
+            "--many_seeds_up_to", "20",
+            "--min_epoch_docs", "40",
+            "--summary_count", "20",
+            "--output_dir", str(tmp_path / "curve"),
+            "--prompt", "the food was",
+        ]
+    )  # fmt: skip
+    lines = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(lines[-1])
+    for key in ("pretrained_acc", "scratch_acc", "baseline_acc", "nb_lr_acc", "tfidf_lr_acc"):
+        assert 0.0 <= summary[key] <= 1.0, key
+    assert summary["continuation"].startswith("the food was")
+    run = tmp_path / "curve" / "version_0"
+    rows = (run / "curve.csv").read_text().splitlines()
+    assert rows[0].startswith("method,budget,train_docs,seed,acc")
+    cells = [row.split(",") for row in rows[1:]]
+    # 20 labels: two seeds, four methods each; all labels: the first seed only
+    assert sorted((c[0], c[1], c[3]) for c in cells) == sorted(
+        [(m, "20", s) for m in ("ulmfit", "scratch", "tfidf_lr", "nb_lr") for s in ("1", "2")]
+        + [(m, "all", "1") for m in ("ulmfit", "scratch", "tfidf_lr", "nb_lr")]
+    )
+    assert {c[2] for c in cells if c[1] == "20"} == {"20"}
+    assert (run / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    result = json.loads((run / "curve.json").read_text())
+    assert {s["budget"]: s["seeds"] for s in result["summary"] if s["method"] == "ulmfit"} == {
+        "20": 2,
+        "all": 1,
+    }
+    # the small budget's classifier runs were stretched to about 40 documents an epoch
+    stretched = [r for r in result["rows"] if r["budget"] == "20" and r["method"] == "ulmfit"]
+    config = _config(stretched[0]["run_dir"])
+    assert config["trainer"]["max_epochs"] == 2 * 2

@@ -99,7 +99,7 @@ def test_gradual_unfreezing_trains_one_more_group_each_epoch(tmp_path):
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
-        callbacks=[GradualUnfreezing(start=1, groups_per_epoch=2), Record()],
+        callbacks=[GradualUnfreezing(groups=[1, 3, None], epochs=[1, 1]), Record()],
     )
     trainer.fit(task, dm)
     assert trainer.callback_metrics["trainable_groups"] == 5  # logged: all in the last epoch
@@ -110,6 +110,79 @@ def test_gradual_unfreezing_trains_one_more_group_each_epoch(tmp_path):
     ]
     assert trainable == expected
     assert changed == expected  # frozen groups do not move (weight decay or not)
+
+
+def _unfreezing_fit(tmp_path, callbacks, max_epochs=3, ckpt_path=None, lrs=None):
+    """A tiny classifier fit with per-stage gradual unfreezing; returns the task."""
+    pl.seed_everything(0)
+    dm = EmbeddedClassificationDataModule(num_docs=200, cache_dir=str(tmp_path), batch_size=16)
+    network = AWDLSTMClassifier(dm.vocab_size, 2, embed_dim=8, hidden_dim=12, bptt=16)
+    task = TextClassifierTask(
+        network,
+        optimizer=lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.01),
+        lr_decay=2.6,
+        early_stopping_patience=None,
+    )
+    stages = GradualUnfreezing(groups=[1, 2, None], epochs=[1, 1], lrs=lrs or [0.02, 0.01, 0.005])
+    trainer = pl.Trainer(
+        default_root_dir=tmp_path,
+        max_epochs=max_epochs,
+        limit_train_batches=4,
+        limit_val_batches=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[stages, *callbacks],
+    )
+    trainer.fit(task, dm, ckpt_path=ckpt_path)
+    return task
+
+
+def test_each_unfreezing_stage_runs_its_own_slanted_triangular_cycle(tmp_path):
+    rates = []
+
+    class Record(pl.Callback):
+        def on_before_optimizer_step(self, trainer, module, optimizer):
+            rates.append([g["lr"] for g in optimizer.param_groups])
+
+    _unfreezing_fit(tmp_path, [Record()], max_epochs=4)
+    top = [r[-1] for r in rates]  # 4 steps an epoch; stages of 1, 1 and 2 epochs
+    peaks = [0.02, 0.01, 0.005]
+    for stage, (first, last) in enumerate([(0, 4), (4, 8), (8, 16)]):
+        assert top[first] == pytest.approx(peaks[stage] / 32)  # each stage restarts low
+        assert max(top[first:last]) == pytest.approx(peaks[stage])
+    for row in rates:  # the discriminative ratios hold throughout
+        assert row == pytest.approx([row[-1] / 2.6 ** (4 - i) for i in range(5)])
+
+
+def test_gradual_unfreezing_resumed_mid_epoch_ends_as_the_uninterrupted_run(tmp_path):
+    ckpt = tmp_path / "mid.ckpt"
+
+    class SaveMidEpoch(pl.Callback):
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            if trainer.current_epoch == 1 and batch_idx == 1:  # inside the second stage
+                trainer.save_checkpoint(ckpt)
+
+    whole = _unfreezing_fit(tmp_path / "a", [SaveMidEpoch()])
+    resumed = _unfreezing_fit(tmp_path / "b", [], ckpt_path=str(ckpt))
+    for name, value in whole.state_dict().items():
+        assert torch.equal(resumed.state_dict()[name], value), name
+
+
+def test_adamw_groups_carry_decoupled_weight_decay():
+    task = _classifier(
+        lr_decay=2.6, optimizer=lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.01)
+    )
+    optimizer = task.configure_optimizers()
+    assert isinstance(optimizer, torch.optim.AdamW)
+    assert [g["weight_decay"] for g in optimizer.param_groups] == [0.01] * 5
+    # decoupled: with a zero gradient, Adam's L2 leaves a weight alone, AdamW shrinks it
+    weight = torch.nn.Parameter(torch.ones(3))
+    adamw = torch.optim.AdamW([weight], lr=0.1, weight_decay=0.5)
+    weight.grad = torch.zeros(3)
+    adamw.step()
+    assert torch.allclose(weight, torch.full((3,), 1 - 0.1 * 0.5))
 
 
 def _fake_trainer(value, step):

@@ -58,7 +58,9 @@ class WeightDropLSTM(nn.Module):
             weight_hh = self.dropped_weight_hh()
         weights = [self.weight_ih, weight_hh, self.bias_ih, self.bias_hh]
         output, h, c = torch.lstm(x, state, weights, True, 1, 0.0, self.training, False, True)
-        return output, (h, c)
+        # The batch-first output is a transposed view; the layers after it get it contiguous,
+        # since oneDNN's bf16 matmul on a strided input takes a path ~20x slower (inference).
+        return output.contiguous(), (h, c)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, weight_dropout={self.weight_dropout}"
