@@ -17,12 +17,8 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-demo: install  # ULMFiT on the embedded reviews: LM, fine-tuning, few-label classifier vs scratch
-	WANDB_SILENT=true $(BIN)/lightning-nlp ulmfit --lm configs/ulmfit/embedded_lm.yaml \
-		--finetune configs/ulmfit/embedded_finetune.yaml --classifier configs/ulmfit/embedded_clas.yaml \
-		--prompt "The food was"
-	$(BIN)/lightning-nlp generate --ckpt_path runs/ulmfit/embedded_finetune \
-		--prompt "The food was" --max_tokens 40 --beam_size 5
+demo: install  # ULMFiT on the embedded reviews: LM, fine-tuning, few-label classifiers vs scratch and baselines
+	$(BIN)/lightning-nlp curve --config configs/ulmfit/embedded_curve.yaml
 
 test: install
 	$(BIN)/pytest -q

@@ -20,7 +20,10 @@ from jsonargparse import DefaultHelpFormatter, Namespace
 from pytorch_lightning.cli import LightningCLI
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from lightning_nlp.callbacks.jsonl_prediction_writer import JSONLPredictionWriter
+from lightning_nlp.callbacks.jsonl_prediction_writer import (
+    JSONLPredictionWriter,
+    stdout_for_predictions_only,
+)
 from lightning_nlp.checkpoints import (
     CheckpointError,
     check_task,
@@ -35,6 +38,7 @@ from lightning_nlp.tasks.base import TrainingDiverged
 
 PROGRESS_BAR = "lightning_nlp.callbacks.progress.LogFriendlyProgressBar"
 FILE_LOGGERS = ("CSVLogger", "TensorBoardLogger")  # loggers that add name/version subfolders
+CSV_LOGGER = "pytorch_lightning.loggers.CSVLogger"
 EXTRA_COMMANDS = {
     "generate": "sample or beam-search text from a language-model checkpoint",
     "train-vectors": "train word2vec/fastText vectors with gensim on a corpus's training texts",
@@ -73,6 +77,19 @@ class LightningNLPCLI(LightningCLI):
             )
         # `predict` writes JSON lines to stdout, or to --predictions.output FILE
         parser.add_lightning_class_args(JSONLPredictionWriter, "predictions")
+
+    def _prepare_subcommand_parser(self, klass: type, subcommand: str, **kwargs: Any) -> Any:
+        """Only `fit` opens a W&B run by default. `predict` logs nothing (its stdout is the
+        predictions, and a loop of predictions must not leave a W&B run per call); `validate`
+        and `test` keep their metrics in the run folder's `metrics.csv`. `--trainer.logger`
+        still chooses any logger for any subcommand."""
+        parser = super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
+        if subcommand == "predict":
+            parser.set_defaults({"trainer.logger": False})
+        elif subcommand in ("validate", "test"):
+            csv = {"class_path": CSV_LOGGER, "init_args": {"save_dir": "."}}
+            parser.set_defaults({"trainer.logger": csv})
+        return parser
 
     def _section(self) -> Namespace:
         """The parsed config of this run (under its subcommand, if run as one)."""
@@ -136,6 +153,12 @@ class LightningNLPCLI(LightningCLI):
             self.trainer.logger.log_hyperparams({"seed_everything": seed})
 
     before_validate = before_test = before_predict = _before_run
+
+    def predict(self, **kwargs: Any) -> Any:
+        """`trainer.predict` with stdout kept for the JSON lines: whatever else is printed
+        meanwhile goes to stderr."""
+        with stdout_for_predictions_only():
+            return self.trainer.predict(**kwargs)
 
 
 def default_root(config: Namespace) -> Path:

@@ -7,9 +7,9 @@ given (`--pretrained FOLDER`) and reused for every count. For each count and see
 method trains on the same stratified, seeded sample of the training split (`--data.train_size`
 with `--data.subset_seed`: samples of one seed are nested) and is scored on the whole test
 split; the validation split is the same for every count. Counts up to `many_seeds_up_to` run
-every seed, larger ones the first only. A small sample gives few steps an epoch, so the
-classifier's epochs are multiplied by `round(min_epoch_docs / count)` (validating as often as
-a full-data run does): each run sees at least about `min_epoch_docs` documents an epoch.
+every seed, larger ones the first only. A small sample gives few steps an epoch, so each
+classifier epoch reads at least `min_epoch_docs` documents (`--data.min_epoch_docs`: the
+sample repeated): the schedule and gradual unfreezing get the steps they have with more data.
 
 Writes `curve.csv`, `curve.json` and `curve.png` (accuracy against labels, log x, mean and
 spread per method) into its run folder `runs/curve/version_N`, logs them to W&B (offline
@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from jsonargparse import ActionConfigFile, ArgumentParser
 
 from lightning_nlp.data.io import atomic_write_text
@@ -53,26 +52,6 @@ class CurveRow:
     val_acc: float | None
     seconds: float
     run_dir: str
-
-
-def _base_epochs(classifier: str, args: list[str]) -> tuple[int, list[str]]:
-    """The classifier's epochs (the config's, or those of `--trainer.max_epochs` in `args`)
-    and `args` without that option, which the curve sets itself."""
-    with open(classifier, encoding="utf-8") as handle:
-        config = yaml.safe_load(handle) or {}
-    epochs = int((config.get("trainer") or {}).get("max_epochs") or 1)
-    rest, i = [], 0
-    while i < len(args):
-        name, _, value = args[i].partition("=")
-        if name == "--trainer.max_epochs":
-            if not value:
-                i += 1
-                value = args[i]
-            epochs = int(value)
-        else:
-            rest.append(args[i])
-        i += 1
-    return epochs, rest
 
 
 def _linear_rows(
@@ -245,12 +224,11 @@ def learning_curve(
         raise ValueError("give --pretrained, --lm or --finetune: the ULMFiT classifier needs a "
                          "language model")  # fmt: skip
     output = new_run_dir(output_dir)
-    epochs, extra = _base_epochs(classifier, shlex.split(classifier_args))
+    extra = shlex.split(classifier_args)
     rows: list[CurveRow] = []
     for count in counts:
         budget = ALL if count is None else str(count)
         run_seeds = seeds if count is not None and count <= many_seeds_up_to else seeds[:1]
-        repeat = 1 if count is None else max(1, round(min_epoch_docs / count))
         for seed in run_seeds:
             data = ["--data.subset_seed", str(seed)]
             data += [] if count is None else ["--data.train_size", str(count)]
@@ -259,9 +237,7 @@ def learning_curve(
             size, linear_rows = _linear_rows(linear, classifier, data_args, budget, seed)
             rows += linear_rows
             common = [*data, "--seed_everything", str(seed)]
-            common += ["--trainer.max_epochs", str(epochs * repeat)]
-            if repeat > 1:
-                common += ["--trainer.check_val_every_n_epoch", str(repeat)]
+            common += ["--data.min_epoch_docs", str(min_epoch_docs)]
             if folder is not None:
                 common += ["--data.vocab_path", str(folder / "vocab.json")]
             for method in (m for m in methods if m in NEURAL_METHODS):

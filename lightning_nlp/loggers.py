@@ -1,5 +1,5 @@
-"""The default experiment logger (Weights & Biases, offline unless credentials are set) and
-the run folder that holds everything a run writes."""
+"""The default experiment logger (Weights & Biases, offline unless credentials or `WANDB_MODE`
+say otherwise) and the run folder that holds everything a run writes."""
 
 from __future__ import annotations
 
@@ -23,8 +23,12 @@ def wandb_has_credentials() -> bool:
 
 def default_logger_config(project: str = "lightning-nlp") -> dict[str, Any]:
     """LightningCLI config of a WandbLogger; offline runs are synced later with `wandb sync`.
-    Its `save_dir` is filled in with the run folder by the CLI."""
-    offline = not wandb_has_credentials() or os.environ.get("WANDB_MODE") == "offline"
+    Its `save_dir` is filled in with the run folder by the CLI.
+
+    With `WANDB_MODE` unset the run is offline unless W&B credentials are set; when set
+    (`offline`, `online`, `disabled`: W&B's own switch, which writes no run at all) W&B
+    follows it, which `offline=True` would override."""
+    offline = "WANDB_MODE" not in os.environ and not wandb_has_credentials()
     return {
         "class_path": "pytorch_lightning.loggers.WandbLogger",
         "init_args": {"project": project, "offline": offline},

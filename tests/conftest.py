@@ -5,8 +5,9 @@ import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
+# runs made inside the test process never go online; commands run as subprocesses get the
+# user's environment instead (tests.test_cli.user_env)
 os.environ.setdefault("WANDB_MODE", "offline")
-os.environ.setdefault("WANDB_SILENT", "true")
 
 
 def pytest_addoption(parser):

@@ -1,7 +1,6 @@
 """The classifier through the command line: run folders, test, predict, wrong checkpoints."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import torch
 from lightning_nlp.cli import main, run_cli
 from lightning_nlp.tasks.text_classifier import TextClassifierTask
 from tests.data import corpus_fixtures as fx
-from tests.test_cli import ROOT
+from tests.test_cli import ROOT, user_env
 
 CONFIG = str(ROOT / "configs/classify/sst2_gru.yaml")
 EXE = shutil.which("lightning-nlp", path=str(Path(sys.executable).parent))
@@ -145,7 +144,7 @@ def test_predict_redirected_to_a_file_needs_only_the_checkpoint(trained, tmp_pat
     _write_inputs(tmp_path / "in.txt")
     shutil.rmtree(tmp_path / "sst2")
     shutil.rmtree(tmp_path / "cache")
-    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    env = user_env()
     command = (
         f"{EXE} predict --config {CONFIG} --data.data_dir {tmp_path / 'sst2'} "
         f"--ckpt_path {trained / 'checkpoints' / 'last.ckpt'} "
@@ -158,6 +157,53 @@ def test_predict_redirected_to_a_file_needs_only_the_checkpoint(trained, tmp_pat
     lines = (tmp_path / "predictions.jsonl").read_text().splitlines()
     assert len(lines) == len(TEXTS)
     assert all(set(json.loads(line)) == {"label", "probs"} for line in lines)
+
+
+EMBEDDED = str(ROOT / "configs/classify/embedded_lstm.yaml")
+
+
+def _embedded_shell(command: str, rest: str, tmp_path: Path, env: dict[str, str]) -> str:
+    """`lightning-nlp COMMAND --config configs/classify/embedded_lstm.yaml ... REST` run by a
+    shell in tmp_path, on a small embedded corpus; returns its stderr."""
+    line = (
+        f"{EXE} {command} --config {EMBEDDED} --data.num_docs 200 "
+        f"--data.cache_dir {tmp_path / 'cache'} --trainer.max_epochs 1 "
+        f"--model.network.embed_dim 8 --model.network.hidden_dim 8 {rest}"
+    )
+    done = subprocess.run(
+        line, shell=True, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stderr
+
+
+@pytest.mark.integration
+def test_readme_fit_test_predict_in_the_users_environment(tmp_path):
+    """The README's commands as a user runs them (no WANDB_* variables, so W&B's default
+    offline logger): `predict > predictions.jsonl` is a JSON-lines file, one line a document,
+    and neither `test` nor `predict` opens a W&B run."""
+    env = user_env()
+    _embedded_shell("fit", "> fit.log", tmp_path, env)
+    runs = tmp_path / "runs" / "classify" / "embedded_lstm"
+    assert list((runs / "version_0" / "wandb").glob("offline-run-*"))  # fit: the default logger
+    _embedded_shell("test", f"--ckpt_path {runs} > test.log", tmp_path, env)
+    assert (runs / "version_1" / "metrics.csv").is_file()  # test's metrics, in its run folder
+    (tmp_path / "reviews.txt").write_text("\n".join([*TEXTS, "the food was good"]) + "\n")
+    predict = f"--ckpt_path {runs} --data.predict_file reviews.txt > predictions.jsonl"
+    _embedded_shell("predict", predict, tmp_path, env)
+    lines = (tmp_path / "predictions.jsonl").read_text().splitlines()
+    assert len(lines) == len(TEXTS) + 1
+    assert all(set(json.loads(line)) == {"label", "probs"} for line in lines)
+    assert [p.parent.name for p in tmp_path.rglob("wandb")] == ["version_0"]
+
+
+@pytest.mark.integration
+def test_wandb_mode_disabled_writes_no_wandb_run(tmp_path):
+    """W&B's own off switch is obeyed: the default logger writes no run folder."""
+    _embedded_shell("fit", "", tmp_path, {**user_env(), "WANDB_MODE": "disabled"})
+    run = tmp_path / "runs" / "classify" / "embedded_lstm" / "version_0"
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    assert not list(tmp_path.rglob("wandb"))
 
 
 def test_a_language_model_checkpoint_is_refused_plainly(tmp_path, tiny_corpus, monkeypatch, capsys):
@@ -209,7 +255,7 @@ def test_train_vectors_then_baseline(tmp_path, capsys):
 def test_predict_on_two_ranks_writes_one_file_in_input_order(trained, tmp_path):
     texts = [f"the film was {'great' if i % 3 else 'awful'} " * (1 + i % 7) for i in range(41)]
     (tmp_path / "in.txt").write_text("\n".join(texts) + "\n")
-    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    env = user_env()
     outputs = {}
     for devices, strategy in ((1, "auto"), (2, "ddp")):
         out = tmp_path / f"out{devices}.jsonl"

@@ -4,13 +4,30 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import torch
 from pytorch_lightning.callbacks import BasePredictionWriter
 
 from lightning_nlp.data.io import atomic_write_text
+
+_STDOUT: list[TextIO] = []  # the real stdout while `stdout_for_predictions_only` lasts
+
+
+@contextmanager
+def stdout_for_predictions_only() -> Iterator[None]:
+    """While it lasts, whatever else is printed to stdout (a callback, a model, a library) goes
+    to stderr, and the writer alone writes to stdout: `predict > predictions.jsonl` is a
+    JSON-lines file."""
+    _STDOUT.append(sys.stdout)
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    finally:
+        _STDOUT.pop()
 
 
 class JSONLPredictionWriter(BasePredictionWriter):
@@ -56,8 +73,9 @@ class JSONLPredictionWriter(BasePredictionWriter):
             )
         text = "".join(line + "\n" for line in lines)
         if self.output == "-":
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            stdout = _STDOUT[-1] if _STDOUT else sys.stdout
+            stdout.write(text)
+            stdout.flush()
         else:
             atomic_write_text(Path(self.output), text)
 

@@ -71,6 +71,9 @@ class ClassificationDataModule(pl.LightningDataModule):
             100 lies inside that of 500), and validation is held out before sampling, so it
             is the same for every `train_size` and `subset_seed`.
         subset_seed: seed of the `train_size` sample; default `split_seed`.
+        min_epoch_docs: a training epoch reads at least this many documents, the training set
+            repeated, each copy shuffled anew (few-label runs: steps an epoch as with more
+            labels; see `SortishBatchSampler`). None: each document once.
         eval_words_in_vocab: also give ids to the validation and test words that training
             lacks, after the training vocabulary (whose ids do not change). For character-level
             embedders (ELMo), which read a word's spelling and need no trained row for it;
@@ -95,6 +98,7 @@ class ClassificationDataModule(pl.LightningDataModule):
         backwards: bool = False,
         train_size: int | None = None,
         subset_seed: int | None = None,
+        min_epoch_docs: int | None = None,
         eval_words_in_vocab: bool = False,
     ) -> None:
         super().__init__()
@@ -298,7 +302,10 @@ class ClassificationDataModule(pl.LightningDataModule):
         )
         size = self.hparams.batch_size if shuffle else self.hparams.eval_batch_size
         seed = order_seed(self.hparams.order_seed)
-        sampler = SortishBatchSampler(dataset.lengths, size, shuffle, seed, rank, world)
+        sampler = SortishBatchSampler(
+            dataset.lengths, size, shuffle, seed, rank, world,
+            min_epoch_docs=self.hparams.min_epoch_docs,
+        )  # fmt: skip
         if shuffle:  # training: resumable mid-epoch
             return ResumableLoader(dataset, sampler)
         return DataLoader(dataset, sampler=sampler, batch_size=None)

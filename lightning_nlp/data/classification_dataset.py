@@ -71,20 +71,23 @@ class ClassificationDataset(Dataset[TextBatch]):
 class SortishBatchSampler(Sampler[list[int]]):
     """Yields lists of indices: batches of similar lengths, so little padding is needed.
 
-    Training (`shuffle=True`): indices are shuffled, cut into chunks of `chunk_batches`
-    batches, each chunk sorted by length; the batches are shuffled, except that the batch
-    holding the longest document comes first so that memory peaks at once. Bigger chunks pad
-    less but shuffle less: on IMDb, 200 gives 0.97 real tokens per padded token, 50 gives 0.92,
-    and unsorted batches 0.30. Under DDP a step's batch holds `batch_size * world_size`
-    documents and each rank takes a contiguous part of it, so 2 ranks with batch B train on
-    the batches of one process with batch 2B (`RankBatch.loss_scale` keeps the loss a mean
-    over the step when the last batch does not split evenly; a last batch with fewer documents
-    than ranks joins the one before it; `loss_weights` are each sample's weight in the mean,
-    e.g. its tokens for a per-token loss). Evaluation: all documents sorted by length, longest
-    first, each rank taking every `world_size`-th document, every one counted once.
+        Training (`shuffle=True`): indices are shuffled, cut into chunks of `chunk_batches`
+        batches, each chunk sorted by length; the batches are shuffled, except that the batch
+        holding the longest document comes first so that memory peaks at once. Bigger chunks pad
+        less but shuffle less: on IMDb, 200 gives 0.97 real tokens per padded token, 50 gives 0.92,
+        and unsorted batches 0.30. Under DDP a step's batch holds `batch_size * world_size`
+        documents and each rank takes a contiguous part of it, so 2 ranks with batch B train on
+        the batches of one process with batch 2B (`RankBatch.loss_scale` keeps the loss a mean
+        over the step when the last batch does not split evenly; a last batch with fewer documents
+        than ranks joins the one before it; `loss_weights` are each sample's weight in the mean,
+        e.g. its tokens for a per-token loss). `min_epoch_docs`: a training epoch reads the
+    training set as many times as it takes to reach this many documents (each copy shuffled
+    anew), so that a few-label run has as many steps an epoch, and as many epochs of a schedule or
+    of gradual unfreezing, as a larger one. Evaluation: all documents sorted by length, longest
+        first, each rank taking every `world_size`-th document, every one counted once.
 
-    It splits by rank itself, so the Trainer must not add a distributed sampler: the CLI sets
-    `use_distributed_sampler=False` (do the same when building a Trainer).
+        It splits by rank itself, so the Trainer must not add a distributed sampler: the CLI sets
+        `use_distributed_sampler=False` (do the same when building a Trainer).
     """
 
     def __init__(
@@ -97,6 +100,7 @@ class SortishBatchSampler(Sampler[list[int]]):
         world_size: int = 1,
         chunk_batches: int = 200,
         loss_weights: np.ndarray | None = None,
+        min_epoch_docs: int | None = None,
     ) -> None:
         self.lengths = np.asarray(lengths)
         if shuffle and len(self.lengths) < world_size:  # a rank without a step would hang
@@ -112,6 +116,7 @@ class SortishBatchSampler(Sampler[list[int]]):
         self.rank = rank
         self.world_size = world_size
         self.chunk_batches = chunk_batches
+        self.min_epoch_docs = min_epoch_docs
 
     def set_epoch(self, epoch: int) -> None:
         """Called by the Trainer at each epoch start: a new shuffle."""
@@ -126,7 +131,8 @@ class SortishBatchSampler(Sampler[list[int]]):
             order = np.argsort(-self.lengths, kind="stable")[self.rank :: self.world_size]
             return [order[i : i + size].tolist() for i in range(0, len(order), size)]
         rng = np.random.default_rng((self.seed, self.epoch))
-        order = rng.permutation(n)
+        order = np.concatenate([rng.permutation(n) for _ in range(self._copies())])
+        n = len(order)
         step = size * self.world_size
         chunk = step * self.chunk_batches
         batches = []
@@ -151,8 +157,14 @@ class SortishBatchSampler(Sampler[list[int]]):
         start, self.start = self.start, 0
         yield from self.batches()[start:]  # drawn at the first batch, after the epoch is set
 
+    def _copies(self) -> int:
+        """Copies of the training set in one epoch: enough to reach `min_epoch_docs`."""
+        if not self.shuffle or not self.min_epoch_docs:
+            return 1
+        return max(1, math.ceil(self.min_epoch_docs / len(self.lengths)))
+
     def __len__(self) -> int:
-        n = len(self.lengths)
+        n = len(self.lengths) * self._copies()
         if self.shuffle:
             steps, tail = divmod(n, self.batch_size * self.world_size)
             return steps + int(tail >= self.world_size)

@@ -1,18 +1,21 @@
 """A deterministic probabilistic grammar of short reviews: the project's embedded corpus.
 
 Each review mixes neutral sentences with one opinion about an aspect of a film, book,
-restaurant, hotel or gadget, in two sentiment words of the review's polarity (its label),
-e.g. "the soup was plandic and truly fresh". The opinions use a large sentiment lexicon: a few common adjectives ("great", "dull") and a long
-tail of invented ones ("plandic", "troulent"), spelled alike for both polarities, each
-polarity's words drawn uniformly. So, as in real reviews, most sentiment words are rare:
-100 labelled reviews contain only about a quarter of them, and a classifier trained on those
-labels alone has never seen the words of many test reviews. The unlabelled text shows every
-word many times beside another word of the same polarity (a review never mixes them) and,
-outside the restaurant reviews, before a verdict in words ("i would not recommend it"), as
-reviews on many sites end. That is what a language model trained on the text can learn: the
-words' polarity, from context, without a label; a classifier of restaurant reviews (which
-have no verdict) can then use it. That is the situation ULMFiT's few-label results rest on. Labels never enter the
-text: the language-model files hold the reviews alone.
+restaurant, hotel or gadget in sentiment words of the review's polarity (its label). The
+words come from a sentiment lexicon of a few common adjectives ("great", "dull") and a tail
+of invented ones ("plandic", "troulent"), spelled alike for both polarities and drawn
+uniformly, so that, as in real reviews, most sentiment words are rare. The film, book, gadget
+and hotel reviews are wordy: two sentiment words of one polarity, then a verdict in words
+("..., i would not recommend it"), as reviews on some sites give one. The restaurant reviews,
+the demo's target, are terse: one sentiment word, no verdict.
+
+So 100 labelled restaurant reviews show only about two fifths of the sentiment words, and a
+classifier trained on those labels alone has never seen the one sentiment word of most test
+reviews. The unlabelled text of the other domains shows every word many times beside another
+of its polarity and before a verdict: a language model trained on it can learn the words'
+polarity from context, without a label, and a classifier on that model needs few labels.
+That is the situation ULMFiT's few-label results rest on. Labels never enter the text: the
+language-model files hold the reviews alone.
 """
 
 from __future__ import annotations
@@ -158,7 +161,7 @@ _NEGATIVE = [
     "annoying",
     "tedious",
 ]
-LEXICON_SIZE = 300  # sentiment words of each polarity, common and invented
+LEXICON_SIZE = 100  # sentiment words of each polarity, common and invented
 
 
 def _invented_words(count: int, seed: int = 7) -> list[str]:
@@ -186,8 +189,9 @@ def _lexicons() -> tuple[list[str], list[str]]:
 
 
 POSITIVE_WORDS, NEGATIVE_WORDS = _lexicons()
-# How reviews on some sites end: a verdict in words. The film, book, gadget and hotel reviews
-# have one; the restaurant reviews (the demo's target domain) have none.
+# The film, book, gadget and hotel reviews are wordy: two sentiment words, then a verdict in
+# words, as reviews on some sites give one. The restaurant reviews (the demo's target) are
+# terse: one sentiment word, no verdict.
 _VERDICTS = {
     1: ["i would recommend it", "highly recommended", "i will be back", "worth every penny",
         "ten out of ten", "i loved it"],
@@ -216,10 +220,10 @@ def _name(rng: random.Random) -> str:
     return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3)))
 
 
-def _opinion(rng: random.Random, vocab: dict, polarity: int) -> str:
-    """One opinion sentence with two sentiment words of the review's polarity."""
-    first, second = rng.sample(POSITIVE_WORDS if polarity > 0 else NEGATIVE_WORDS, 2)
-    both = f"{rng.choice(_INTENSIFIERS)}{first} {rng.choice(_JOINS)} {second}"
+def _opinion(rng: random.Random, vocab: dict, polarity: int, words: int) -> str:
+    """One opinion sentence with one or two sentiment words of the review's polarity."""
+    chosen = rng.sample(POSITIVE_WORDS if polarity > 0 else NEGATIVE_WORDS, words)
+    both = rng.choice(_INTENSIFIERS) + f" {rng.choice(_JOINS)} ".join(chosen)
     aspect = rng.choice(vocab["aspects"])
     templates = [
         f"the {aspect} was {both}",
@@ -257,10 +261,11 @@ def generate_reviews(num_docs: int, seed: int = 0) -> Iterator[Review]:
         vocab = _DOMAINS[domain]
         thing = rng.choice(vocab["things"])
         label = rng.choice([1, -1])
-        sentences = [_opinion(rng, vocab, label)]
-        sentences += [_neutral(rng, vocab, thing) for _ in range(rng.randint(2, 4))]
-        rng.shuffle(sentences)
         if domain in VERDICT_DOMAINS:
-            sentences.append(rng.choice(_VERDICTS[label]))
+            opinion = _opinion(rng, vocab, label, 2) + f" , {rng.choice(_VERDICTS[label])}"
+        else:
+            opinion = _opinion(rng, vocab, label, 1)
+        sentences = [opinion] + [_neutral(rng, vocab, thing) for _ in range(rng.randint(2, 4))]
+        rng.shuffle(sentences)
         text = " ".join(_sentence_case(s, rng) for s in sentences)
         yield Review(text, "positive" if label > 0 else "negative", domain)

@@ -51,3 +51,16 @@ def test_batches_pad_to_the_longest_document():
     assert batch.tokens.tolist() == [[8, 0, 0], [5, 6, 7]]
     assert batch.lengths.tolist() == [1, 3] and batch.labels.tolist() == [1, 0]
     assert batch.index.tolist() == [1, 0] and batch.tokens.dtype == torch.long
+
+
+def test_min_epoch_docs_repeats_a_small_training_set_each_copy_shuffled():
+    lengths = np.arange(1, 11)  # 10 documents
+    sampler = SortishBatchSampler(lengths, 4, shuffle=True, seed=3, min_epoch_docs=25)
+    batches = sampler.batches()
+    seen = np.concatenate([np.asarray(b) for b in batches])
+    assert len(seen) == 30 and np.all(np.bincount(seen, minlength=10) == 3)
+    assert len(sampler) == len(batches) == 8  # 30 documents in batches of 4, the last of 2
+    plain = SortishBatchSampler(lengths, 4, shuffle=True, seed=3)
+    assert len(plain) == len(plain.batches()) == 3
+    evaluation = SortishBatchSampler(lengths, 4, shuffle=False, min_epoch_docs=25)
+    assert sum(len(b) for b in evaluation.batches()) == 10  # never in evaluation

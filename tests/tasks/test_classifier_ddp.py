@@ -3,7 +3,6 @@ exactly, for a classic classifier and for the ULMFiT classifier (BPT3C over long
 Run through the command line, as users run DDP (`--trainer.strategy ddp`)."""
 
 import csv
-import os
 import sys
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from lightning_nlp.cli import run_cli
 from tests.data import corpus_fixtures as fx
 from tests.tasks.test_language_model_ddp import EXE
-from tests.test_cli import ROOT
+from tests.test_cli import ROOT, user_env
 
 LOGGER = ["--trainer.logger", "pytorch_lightning.loggers.CSVLogger"]
 
@@ -20,7 +19,7 @@ LOGGER = ["--trainer.logger", "pytorch_lightning.loggers.CSVLogger"]
 def _test_metrics(args: list[str], folder: Path, devices: int) -> dict[str, float]:
     import subprocess
 
-    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    env = user_env()
     command = [EXE, "test", *args, *LOGGER, "--trainer.default_root_dir", str(folder)]
     command += ["--data.eval_batch_size", "4", "--trainer.accelerator", "cpu"]
     command += ["--trainer.devices", str(devices)]

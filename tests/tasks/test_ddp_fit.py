@@ -7,7 +7,6 @@ sentences differ in length: the loss scales keep each step's loss the mean over 
 sentences (tokens for the biLM), not a mean of the ranks' means."""
 
 import csv
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ from lightning_nlp.cli import run_cli
 from tests.conftest import write_corpus
 from tests.data import corpus_fixtures as fx
 from tests.tasks.test_language_model_ddp import EXE
-from tests.test_cli import ROOT, _tiny_args
+from tests.test_cli import ROOT, _tiny_args, user_env
 
 LOGGER = ["--trainer.logger", "pytorch_lightning.loggers.CSVLogger"]
 
@@ -66,7 +65,7 @@ def _fit(args: list[str], folder: Path, devices: int) -> tuple[list[dict[str, fl
     if devices == 1:
         run_cli(command)
     else:  # as users run DDP: Lightning starts the other rank as a new process
-        env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+        env = user_env()
         env["OMP_NUM_THREADS"] = "1"
         done = subprocess.run([EXE, *command], env=env, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-3000:]

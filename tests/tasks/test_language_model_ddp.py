@@ -7,7 +7,6 @@ process with 6 rows.
 
 import csv
 import math
-import os
 import shutil
 import subprocess
 import sys
@@ -16,13 +15,13 @@ from pathlib import Path
 import pytest
 
 from lightning_nlp.cli import run_cli
-from tests.test_cli import _tiny_args
+from tests.test_cli import _tiny_args, user_env
 
 EXE = shutil.which("lightning-nlp", path=str(Path(sys.executable).parent))
 
 
 def _test_ppl(args: list[str], folder: Path, devices: int) -> float:
-    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
+    env = user_env()
     command = [EXE, "test", *args, "--trainer.default_root_dir", str(folder)]
     command += ["--data.eval_batch_size", str(6 // devices), "--trainer.accelerator", "cpu"]
     command += [
