@@ -8,6 +8,7 @@ Only classes under `lightning_nlp.nn` are built from a folder's config.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from lightning_nlp.data.vocab import Vocab
 FORMAT = "lightning_nlp.pretrained/1"
 CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE = "config.json", "model.safetensors", "vocab.json"
 NETWORK_PACKAGE = "lightning_nlp.nn."
+log = logging.getLogger(__name__)
 VOCAB_ROWS = ("embedding.weight", "decoder.weight", "decoder.bias")  # tensors indexed by word id
 
 
@@ -36,6 +38,7 @@ class Pretrained:
     backwards: bool = False
     labels: list[str] | None = None
     max_len: int | None = None  # a classifier reads at most the first `max_len` tokens
+    folder: Path | None = None  # where it was read from (named in errors)
 
 
 def save_pretrained(
@@ -122,6 +125,7 @@ def load_pretrained(folder: str | Path) -> Pretrained:
         config["backwards"],
         config.get("labels"),
         config.get("max_len"),
+        folder,
     )
 
 
@@ -142,10 +146,19 @@ def transfer_weights(
     tokenizer: str,
     backwards: bool = False,
     prefix: str = "encoder.",
+    partial: bool = False,
 ) -> dict[str, float]:
     """Loads `source`'s weights whose names start with `prefix` into `target`, re-indexing
     word rows (embedding, tied decoder, decoder bias) from the source's vocabulary to `vocab`.
-    Refuses another tokeniser or direction, and differently shaped layers, by name."""
+    Refuses another tokeniser or direction.
+
+    Only the part under `prefix` moves (a language model's encoder into a classifier: its
+    decoder stays behind and the classifier's head starts as it is). That part must match
+    tensor for tensor: the target's tensors under `prefix` that the source lacks (a deeper
+    network), the source's that the target has no place for (a shallower one), and tensors of
+    another shape are refused, by name, unless `partial`: then the tensors that fit are loaded,
+    the others are left as they were (random) and named in a warning, and the returned stats
+    count them (`pretrained/left_random`, `pretrained/unused`)."""
     if source.tokenizer != tokenizer:
         raise CheckpointError(
             f"the pretrained model was trained on {source.tokenizer!r} tokens, the data are "
@@ -156,21 +169,58 @@ def transfer_weights(
             f"the pretrained model reads {'backwards' if source.backwards else 'forwards'}, "
             f"the data {'backwards' if backwards else 'forwards'}"
         )
-    own = target.state_dict()
+    where = source.folder or "the pretrained model"
+    own = {k: v for k, v in target.state_dict().items() if k.startswith(prefix)}
+    theirs = {k: v for k, v in source.network.state_dict().items() if k.startswith(prefix)}
+    missing = [name for name in own if name not in theirs]  # would stay random
+    unused = [name for name in theirs if name not in own]  # pretrained, dropped
+    mismatched: dict[str, str] = {}  # name: the two shapes
     moved: dict[str, Tensor] = {}
     copied = 0
-    for name, tensor in source.network.state_dict().items():
-        if not name.startswith(prefix) or name not in own:
+    for name, tensor in theirs.items():
+        if name not in own:
             continue
         if name.endswith(VOCAB_ROWS):
             tensor, copied = retarget_rows(tensor, source.vocab, vocab)
         if tensor.shape != own[name].shape:
-            raise CheckpointError(
+            mismatched[name] = (
                 f"{name}: the pretrained model has shape {tuple(tensor.shape)}, this network "
-                f"{tuple(own[name].shape)}: give the network the pretrained sizes"
+                f"{tuple(own[name].shape)}"
             )
+            continue
         moved[name] = tensor
+    problems = []
+    if missing:
+        problems.append(f"this network's {_names(missing)} are not in it")
+    if unused:
+        problems.append(f"its {_names(unused)} have no place in this network")
+    shapes = list(mismatched.values())
+    problems += shapes[:6] + ([f"{len(shapes) - 6} more of other shapes"] if shapes[6:] else [])
+    if problems and not partial:
+        raise CheckpointError(
+            f"{where} does not fit this network under {prefix!r}: {'; '.join(problems)}; "
+            "give the network the pretrained sizes (layers, widths), or load only what fits "
+            "with partial=True (for a task: --model.pretrained_partial true)"
+        )
     if not moved:
-        raise CheckpointError(f"the pretrained model has no weights under {prefix!r} that fit")
+        raise CheckpointError(f"{where} has no weights under {prefix!r} that fit")
     target.load_state_dict(moved, strict=False)
-    return {"pretrained/tensors": len(moved), "pretrained/vocab_coverage": copied / len(vocab)}
+    left_random = missing + list(mismatched)
+    if problems:
+        log.warning(
+            "partial load of %s: left random: %s; not loaded: %s",
+            where,
+            _names(left_random) or "none",
+            _names(unused + list(mismatched)) or "none",
+        )
+    return {
+        "pretrained/tensors": len(moved),
+        "pretrained/vocab_coverage": copied / len(vocab),
+        "pretrained/left_random": len(left_random),
+        "pretrained/unused": len(unused) + len(mismatched),
+    }
+
+
+def _names(names: list[str], shown: int = 12) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more

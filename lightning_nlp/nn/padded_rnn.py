@@ -37,7 +37,8 @@ def run_padded(rnn: nn.RNNBase, x: Tensor, lengths: Tensor) -> tuple[Tensor, Ten
             out = _one_layer(rnn, inputs, weights)  # (B, T, H)
             finals.append(out[rows, last_step])  # (B, H): the row's last real step
             outputs.append(reverse_within_lengths(out, lengths) if direction else out)
-        x = torch.cat(outputs, dim=-1) * mask.unsqueeze(-1)  # (B, T, D * H)
+        # (B, T, D * H), contiguous: cat copies the transposed views torch.lstm returns
+        x = torch.cat(outputs, dim=-1) * mask.unsqueeze(-1)
         if layer < rnn.num_layers - 1 and rnn.dropout and rnn.training:
             x = nn.functional.dropout(x, rnn.dropout)
     return x, torch.stack(finals)

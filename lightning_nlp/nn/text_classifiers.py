@@ -124,6 +124,9 @@ class RNNClassifier(nn.Module):
             output, _ = pad_packed_sequence(
                 packed_out, batch_first=True, total_length=embedded.shape[1]
             )
+            # batch-first padding returns a transposed view: made contiguous once, so what reads
+            # it never meets that layout (oneDNN's bf16 products on it are ~20x slower, AMX)
+            output = output.contiguous()  # (B, T, D * H)
         mask = lengths_to_mask(lengths, embedded.shape[1]).to(output.device)  # (B, T)
         pool = masked_mean if self.pooling == "mean" else masked_max
         return pool(output, mask)  # (B, D * H)

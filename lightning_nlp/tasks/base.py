@@ -140,7 +140,10 @@ class Task(pl.LightningModule):
 
     def load_pretrained(self, folder: str, datamodule: Any) -> None:
         """Copies a model folder's weights (under `pretrained_prefix`) into the network,
-        re-indexed to the data module's vocabulary; once, before training starts."""
+        re-indexed to the data module's vocabulary; once, before training starts. A folder
+        that lacks some of the network's tensors there (or has others, or other shapes) is
+        refused, by name, unless the task's `pretrained_partial` hyperparameter asks to load
+        what fits and leave the rest random (see `transfer_weights`)."""
         from lightning_nlp.pretrained import load_pretrained, transfer_weights
 
         hp = datamodule.hparams
@@ -151,6 +154,7 @@ class Task(pl.LightningModule):
             hp.tokenizer,
             hp.get("backwards", False),
             self.pretrained_prefix,
+            partial=bool(self.hparams.get("pretrained_partial", False)),
         )
         self._pretrained_loaded = True
         log.info("pretrained weights from %s: %s", folder, stats)

@@ -40,7 +40,10 @@ class LanguageModelTask(Task):
             raw output.
         scale_lr_by_window: scale the learning rate by window length / `datamodule.bptt`.
         pretrained: a model folder (from `fit` or `lightning-nlp convert`) whose weights start
-            training, re-indexed to this data module's vocabulary.
+            training, re-indexed to this data module's vocabulary; it must match the network
+            tensor for tensor (layers, widths).
+        pretrained_partial: load only the `pretrained` tensors that fit, and leave the
+            network's others random (they are named in a warning), instead of refusing.
         optimizer, lr_scheduler, lr_decay, checkpoint_every_n_steps: see `Task`.
     """
 
@@ -54,6 +57,7 @@ class LanguageModelTask(Task):
         tar_beta: float = 0.0,
         scale_lr_by_window: bool = True,
         pretrained: str | None = None,
+        pretrained_partial: bool = False,
         optimizer: OptimizerCallable = torch.optim.Adam,
         lr_scheduler: LRSchedulerCallable | None = None,
         lr_decay: float | None = None,

@@ -39,7 +39,11 @@ class TextClassifierTask(Task):
         network: the classifier, `forward(tokens, lengths) -> logits`; its `vocab_size`,
             `num_classes` and `pad_id` are linked from the data module by the CLI.
         pretrained: a language model's folder (from `fit` or `lightning-nlp convert`) whose
-            encoder weights (`encoder.*`) start training, re-indexed to this vocabulary.
+            encoder weights (`encoder.*`) start training, re-indexed to this vocabulary. Its
+            encoder must match the network's, tensor for tensor (layers, widths).
+        pretrained_partial: load only the `pretrained` tensors that fit, and leave the
+            network's other encoder tensors random (they are named in a warning), instead of
+            refusing a folder whose encoder differs.
         vectors: word-vector file or gensim downloader name (see `lightning_nlp.vectors`),
             copied into `network.embedding`.
         vectors_format: the file's format, "auto" to guess from the name.
@@ -57,6 +61,7 @@ class TextClassifierTask(Task):
         self,
         network: nn.Module,
         pretrained: str | None = None,
+        pretrained_partial: bool = False,
         vectors: str | None = None,
         vectors_format: str = "auto",
         freeze_embeddings: bool = False,

@@ -323,6 +323,51 @@ def test_cache_returns_what_the_model_computes_and_follows_the_weights(tmp_path)
     assert torch.equal(changed, elmo._compute(chars)) and not torch.equal(changed, first)
 
 
+def test_cache_key_follows_the_code_that_computes_the_layers(tmp_path, monkeypatch):
+    from lightning_nlp.nn.elmo import layer_cache
+
+    modules = layer_cache.code_modules(small_bilm(), "lightning_nlp.nn.elmo.elmo")
+    for name in ("bilm", "char_cnn", "highway", "projected_lstm", "elmo"):
+        assert f"lightning_nlp.nn.elmo.{name}" in modules
+    assert "lightning_nlp.nn.functional" in modules  # helpers the forward pass calls
+    chars = batch_char_ids([["the", "cat", "sat"]])
+    elmo = Elmo(small_bilm(), dropout=0.0, cache_dir=tmp_path)
+    elmo.layers(chars)
+    monkeypatch.setattr(layer_cache, "source_hash", lambda names: "edited-bilm")
+    edited = Elmo(small_bilm(), dropout=0.0, cache_dir=tmp_path)  # same weights, other code
+    assert edited.cache_key() != elmo.cache_key()
+    edited.layers(chars)
+    assert (edited.cache.hits, edited.cache.misses) == (0, 1)  # no stale vectors
+    monkeypatch.undo()
+    same = Elmo(small_bilm(), dropout=0.0, cache_dir=tmp_path)
+    assert same.cache_key() == elmo.cache_key()
+    same.layers(chars)
+    assert (same.cache.hits, same.cache.misses) == (1, 0)
+
+
+def test_weights_are_hashed_once_across_mode_switches_and_again_when_changed(tmp_path, monkeypatch):
+    from lightning_nlp.nn.elmo import layer_cache
+
+    calls = []
+    real = layer_cache.hash_weights
+    monkeypatch.setattr(layer_cache, "hash_weights", lambda m: calls.append(1) or real(m))
+    elmo = Elmo(small_bilm(), dropout=0.0, cache_dir=tmp_path)
+    chars = batch_char_ids([["the", "cat"]])
+    key = elmo.cache_key()
+    for _ in range(5):  # each epoch and validation switches modes
+        elmo.train()
+        elmo.layers(chars)
+        elmo.eval()
+        elmo.layers(chars)
+    assert len(calls) == 1 and elmo.cache_key() == key
+    with torch.no_grad():
+        elmo.bilm.forward_layers[0].weight_ih.mul_(0.5)
+    changed = elmo.cache_key()
+    assert len(calls) == 2 and changed != key
+    elmo.train()
+    assert elmo.cache_key() == changed and len(calls) == 2
+
+
 @pytest.mark.parametrize("damage", ["truncate", "flip"])
 def test_a_damaged_cached_sentence_is_computed_again(tmp_path, damage):
     elmo = Elmo(small_bilm(), dropout=0.0, cache_dir=tmp_path)

@@ -85,6 +85,64 @@ def test_transfer_moves_the_encoder_into_a_classifier_of_another_vocabulary(tmp_
         transfer_weights(wider, load_pretrained(tmp_path / "lm"), vocab, "ulmfit")
 
 
+def test_a_deeper_classifier_than_the_language_model_is_refused_by_tensor_name(tmp_path):
+    torch.manual_seed(0)
+    vocab = Vocab([*SPECIALS, "good", "bad"])
+    lm = AWDLSTMLanguageModel(len(vocab), 6, 6, 2)  # E = H: layers 0 and 1 fit a deeper one
+    folder = save_pretrained(tmp_path / "lm", lm, vocab, "ulmfit")
+    deeper = AWDLSTMClassifier(len(vocab), 2, 0, 6, 6, 3)
+    with pytest.raises(CheckpointError) as refused:
+        transfer_weights(deeper, load_pretrained(folder), vocab, "ulmfit")
+    message = str(refused.value)
+    assert str(folder) in message and "partial" in message
+    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        assert f"encoder.layers.2.{name}" in message
+    assert "head." not in message and "decoder" not in message  # expected by design
+    shallower = AWDLSTMClassifier(len(vocab), 2, 0, 6, 6, 1)
+    with pytest.raises(CheckpointError, match=r"encoder\.layers\.1\.weight_hh.* no place"):
+        transfer_weights(shallower, load_pretrained(folder), vocab, "ulmfit")
+
+
+def test_a_partial_load_fills_what_fits_and_names_what_was_left_random(tmp_path, caplog):
+    torch.manual_seed(0)
+    vocab = Vocab([*SPECIALS, "good", "bad"])
+    lm = AWDLSTMLanguageModel(len(vocab), 6, 6, 2)
+    folder = save_pretrained(tmp_path / "lm", lm, vocab, "ulmfit")
+    deeper = AWDLSTMClassifier(len(vocab), 2, 0, 6, 6, 3)
+    top_before = deeper.encoder.layers[2].weight_hh.detach().clone()
+    with caplog.at_level("WARNING", logger="lightning_nlp.pretrained"):
+        stats = transfer_weights(deeper, load_pretrained(folder), vocab, "ulmfit", partial=True)
+    assert torch.equal(deeper.encoder.layers[1].weight_hh, lm.encoder.layers[1].weight_hh)
+    assert torch.equal(deeper.encoder.layers[2].weight_hh, top_before)  # left as it was
+    assert stats["pretrained/tensors"] == 9 and stats["pretrained/left_random"] == 4
+    assert stats["pretrained/unused"] == 0
+    assert "left random: encoder.layers.2.weight_ih" in caplog.text
+    assert str(folder) in caplog.text
+
+
+def test_the_task_asks_for_a_partial_load_with_pretrained_partial(tmp_path):
+    from types import SimpleNamespace
+
+    from pytorch_lightning.utilities.parsing import AttributeDict
+
+    from lightning_nlp.tasks.text_classifier import TextClassifierTask
+
+    torch.manual_seed(0)
+    vocab = Vocab([*SPECIALS, "good", "bad"])
+    folder = save_pretrained(
+        tmp_path / "lm", AWDLSTMLanguageModel(len(vocab), 6, 6, 2), vocab, "ulmfit"
+    )
+    datamodule = SimpleNamespace(vocab=vocab, hparams=AttributeDict(tokenizer="ulmfit"))
+    strict = TextClassifierTask(AWDLSTMClassifier(len(vocab), 2, 0, 6, 6, 3), str(folder))
+    with pytest.raises(CheckpointError, match=r"encoder\.layers\.2\.weight_ih"):
+        strict.load_pretrained(str(folder), datamodule)
+    partial = TextClassifierTask(
+        AWDLSTMClassifier(len(vocab), 2, 0, 6, 6, 3), str(folder), pretrained_partial=True
+    )
+    partial.load_pretrained(str(folder), datamodule)
+    assert partial._pretrained_loaded
+
+
 def _fastai_state(model: AWDLSTMLanguageModel, fastai_07: bool) -> dict:
     """The state dict a fastai AWD-LSTM language model with these weights would save."""
     state = {"0.encoder.weight": model.encoder.embedding.weight.detach().clone()}

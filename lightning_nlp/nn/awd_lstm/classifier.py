@@ -129,7 +129,7 @@ class AWDLSTMClassifier(nn.Module):
                 state = tree_map(partial(_grow_rows, rows=active), state)  # new ones start at zero
             with torch.set_grad_enabled(with_grad and torch.is_grad_enabled()):
                 output, state = self.encoder(tokens[:active, start:end], state, weights)
-            output = _grow_rows(output.transpose(0, 1), batch).transpose(0, 1)  # (B, t, E)
+            output = _grow_rows(output, batch, dim=0)  # (B, t, E), contiguous as the encoder's
             output = output.float()  # pooled in fp32: a bf16 sum over a long document drifts
             if last is None:
                 last = output.new_zeros(size)
@@ -171,8 +171,10 @@ class AWDLSTMClassifier(nn.Module):
         return [*self.encoder.layer_groups(), list(self.head.parameters())]
 
 
-def _grow_rows(t: Tensor, rows: int) -> Tensor:
-    """(L, b, H) -> (L, rows, H), the new rows zero."""
-    if t.shape[1] == rows:
+def _grow_rows(t: Tensor, rows: int, dim: int = 1) -> Tensor:
+    """(L, b, H) -> (L, rows, H) (rows on `dim`), the new rows zero; as contiguous as `t`."""
+    if t.shape[dim] == rows:
         return t
-    return torch.cat([t, t.new_zeros(t.shape[0], rows - t.shape[1], t.shape[2])], dim=1)
+    size = list(t.shape)
+    size[dim] = rows - t.shape[dim]
+    return torch.cat([t, t.new_zeros(size)], dim=dim)

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from lightning_nlp.nn.elmo.bilm import BiLM
-from lightning_nlp.nn.elmo.layer_cache import LayerCache, WeightsFingerprint
+from lightning_nlp.nn.elmo.layer_cache import LayerCache, WeightsFingerprint, code_fingerprint
 from lightning_nlp.nn.elmo.scalar_mix import ScalarMix
 from lightning_nlp.nn.functional import lengths_to_mask
 
@@ -24,7 +24,10 @@ class Elmo(nn.Module):
 
     Each output has its own `ScalarMix` (a downstream model may want one at its input and one
     at its output, as in the paper), then dropout. A frozen biLM always runs in eval mode (no
-    dropout), and with `cache_dir` its layers are read from / written to a `LayerCache`.
+    dropout), and with `cache_dir` its layers are read from / written to a `LayerCache`,
+    keyed by `cache_key()`: the biLM's weights, the code that computes its layers and the
+    autocast precision. The weights are hashed once, and again only when they change (see
+    `WeightsFingerprint`); the code once, when the cache is set up.
 
     Args:
         bilm: the biLM (see `load_bilm`).
@@ -54,30 +57,34 @@ class Elmo(nn.Module):
         self.bilm.requires_grad_(not freeze)
         self._fingerprint = WeightsFingerprint()
         self.cache = LayerCache(cache_dir) if cache_dir and freeze else None
+        # the code behind the cached layers: the biLM's modules and this one's `_compute`
+        self._code = code_fingerprint(bilm, __name__) if self.cache is not None else ""
         self.output_dim = bilm.output_dim
         self.train(self.training)
 
     def train(self, mode: bool = True) -> Elmo:
-        """Also: a frozen biLM stays in eval mode; the carried state (stateful mode) and the
-        weights' fingerprint (cache) start afresh."""
+        """Also: a frozen biLM stays in eval mode; the carried state (stateful mode) starts
+        afresh. The weights' fingerprint is kept: switching modes changes no weight."""
         super().train(mode)
         if self.freeze:
             self.bilm.eval()
         self.bilm.reset_states()
-        self._fingerprint.reset()
         return self
+
+    def cache_key(self, device: str = "cpu") -> str:
+        """What a sentence's cached layers depend on besides its characters: the biLM's
+        weights, the code that computes the layers, and the autocast precision on `device`."""
+        precision = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else ""
+        key = f"{self._fingerprint(self.bilm)}-{self._code}{precision}"
+        return key.replace("torch.", "-")
 
     def layers(self, chars: Tensor) -> tuple[Tensor, Tensor]:
         """chars: (B, T, 50). Returns the layers (L + 1, B, T, 2P) and the mask (B, T)."""
         lengths = (chars[..., 0] > 0).sum(dim=1)  # (B,)
         mask = lengths_to_mask(lengths, chars.shape[1])  # (B, T)
         if self.cache is not None and not self.bilm.stateful:
-            device = chars.device.type
-            precision = (
-                torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else ""
-            )
-            weights = f"{self._fingerprint(self.bilm)}{precision}".replace("torch.", "-")
-            return self.cache.layers(weights, chars, lengths, self._compute), mask
+            key = self.cache_key(chars.device.type)
+            return self.cache.layers(key, chars, lengths, self._compute), mask
         return self._compute(chars), mask
 
     def _compute(self, chars: Tensor) -> Tensor:

@@ -1,8 +1,11 @@
-"""On-disk cache of a frozen biLM's layers, one file per sentence, keyed by weights and text.
+"""On-disk cache of a frozen biLM's layers, one file per sentence, keyed by weights, code
+and text.
 
-Frozen ELMo layers are a pure function of the weights and the sentence's characters, so later
-epochs and later runs can read them back instead of running the biLM again. A key hashes the
-weights' fingerprint and the sentence's char ids, so changed weights never read stale vectors.
+Frozen ELMo layers are a pure function of the weights, the code that computes them and the
+sentence's characters, so later epochs and later runs can read them back instead of running
+the biLM again. A key hashes the weights' fingerprint, the source of the modules that compute
+the layers (`code_fingerprint`) and the sentence's char ids, so changed weights or a changed
+forward pass never read stale vectors.
 """
 
 from __future__ import annotations
@@ -11,7 +14,10 @@ import hashlib
 import io
 import logging
 import os
+import sys
+import types
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +29,24 @@ DIGEST = 16  # bytes of blake2b before each cached array
 FORMAT = b"v2"  # in every key: files of an older layout are never read
 
 
+PACKAGE = "lightning_nlp."
+
+
+def hash_weights(module: nn.Module) -> str:
+    """A hash of a module's arguments (`init_args`), parameters and buffers (all bytes read)."""
+    digest = hashlib.sha256(repr(getattr(module, "init_args", None)).encode())
+    for name, tensor in module.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()[:24]
+
+
 class WeightsFingerprint:
-    """A hash of a module's arguments (`init_args`), parameters and buffers. It is recomputed
-    when a tensor is replaced or updated in place (its version counter moves) and after
-    `reset()`; an edit through `.data` moves no counter and is seen only after `reset()`,
-    which `Elmo` calls at every train/eval switch (each epoch and validation)."""
+    """`hash_weights(module)`, computed once and again only when a tensor may have changed:
+    one replaced (`.to()`, loading with `assign`, `.data = ...`) or updated in place (its
+    version counter moves: `load_state_dict`, an optimiser step, `copy_` or `add_` under
+    `no_grad`). Switching between training and evaluation hashes nothing again. An edit
+    through `.data` (`p.data.add_(1)`) moves no counter: call `reset()` after one."""
 
     def __init__(self) -> None:
         self._seen: tuple | None = None
@@ -37,19 +56,53 @@ class WeightsFingerprint:
         self._seen = None
 
     def __call__(self, module: nn.Module) -> str:
-        tensors = list(module.state_dict(keep_vars=True).items())
-        seen = tuple((name, t.data_ptr(), t._version, t.dtype) for name, t in tensors)
+        seen = tuple(
+            (name, t.data_ptr(), t._version, t.dtype, t.device, t.shape)
+            for name, t in module.state_dict(keep_vars=True).items()
+        )  # cheap: no tensor is read
         if seen != self._seen:
-            digest = hashlib.sha256(repr(getattr(module, "init_args", None)).encode())
-            for name, tensor in tensors:
-                digest.update(name.encode())
-                digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy())
-            self._seen, self._digest = seen, digest.hexdigest()[:24]
+            self._digest = hash_weights(module)
+            self._seen = seen
         return self._digest
 
 
+def code_modules(module: nn.Module, *extra: str) -> tuple[str, ...]:
+    """The `lightning_nlp` modules whose code computes `module`'s output: those that define
+    its submodules' classes, and `extra`, with the `lightning_nlp` modules they use (every
+    module, class or function of the package among their globals, transitively)."""
+    todo = [type(m).__module__ for m in module.modules()] + list(extra)
+    found: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in found or not name.startswith(PACKAGE) or name not in sys.modules:
+            continue
+        found.add(name)
+        for value in list(vars(sys.modules[name]).values()):
+            if isinstance(value, types.ModuleType):
+                todo.append(value.__name__)
+            elif isinstance(getattr(value, "__module__", None), str):
+                todo.append(value.__module__)
+    return tuple(sorted(found))
+
+
+@lru_cache
+def source_hash(names: tuple[str, ...]) -> str:
+    """A hash of the named modules' source files (read once per process: the code that runs
+    is the code imported)."""
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update(name.encode() + b"\0" + Path(sys.modules[name].__file__).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def code_fingerprint(module: nn.Module, *extra: str) -> str:
+    """A hash of the source of `code_modules(module, *extra)`: any change to the code that
+    computes the cached layers gives new keys instead of reading stale vectors."""
+    return source_hash(code_modules(module, *extra))
+
+
 class LayerCache:
-    """Sentence layers (L, n, D) as float32 `.npy` files under `folder/<weights>/`, and the
+    """Sentence layers (L, n, D) as float32 `.npy` files under `folder/<model>/`, and the
     ones read or written in this process kept in memory (up to `memory_mb`), so that epochs
     after the first touch neither the biLM nor the disk.
 
@@ -67,17 +120,19 @@ class LayerCache:
 
     def layers(
         self,
-        weights: str,
+        model: str,
         chars: Tensor,
         lengths: Tensor,
         compute: Callable[[Tensor], Tensor],
     ) -> Tensor:
-        """chars: (B, T, 50); lengths: (B,). Returns (L, B, T, D), zero past each length;
-        `compute(chars)` gives the layers of the sentences not cached yet, in one batch."""
+        """model: what the layers depend on besides the sentence (`Elmo.cache_key`: weights,
+        code, precision); chars: (B, T, 50); lengths: (B,). Returns (L, B, T, D), zero past
+        each length; `compute(chars)` gives the layers of the sentences not cached yet, in one
+        batch."""
         spelled = chars.to(torch.int16).cpu().numpy()  # (B, T, 50)
         sizes = lengths.tolist()
-        keys = [_key(weights, spelled[b, :n]) for b, n in enumerate(sizes)]
-        found = [self._read(weights, key) for key in keys]
+        keys = [_key(model, spelled[b, :n]) for b, n in enumerate(sizes)]
+        found = [self._read(model, key) for key in keys]
         firsts = {keys[b]: b for b in reversed(range(len(keys))) if found[b] is None}
         missing = sorted(firsts.values())  # each distinct missing sentence once
         self.hits += len(keys) - len(missing)
@@ -87,7 +142,7 @@ class LayerCache:
             computed = compute(chars[missing, :longest]).detach().float().cpu()  # (L, M, T', D)
             for row, b in enumerate(missing):
                 value = computed[:, row, : sizes[b]].numpy().copy()
-                _save(self._path(weights, keys[b]), value)
+                _save(self._path(model, keys[b]), value)
                 self._remember(keys[b], value)
                 firsts[keys[b]] = value
             found = [firsts[k] if v is None else v for k, v in zip(keys, found)]
@@ -97,13 +152,13 @@ class LayerCache:
             out[:, b, : value.shape[1]] = torch.from_numpy(value)
         return out.to(chars.device)
 
-    def _path(self, weights: str, key: str) -> Path:
-        return self.folder / weights / key[:2] / f"{key}.npy"
+    def _path(self, model: str, key: str) -> Path:
+        return self.folder / model / key[:2] / f"{key}.npy"
 
-    def _read(self, weights: str, key: str) -> np.ndarray | None:
+    def _read(self, model: str, key: str) -> np.ndarray | None:
         value = self._memory.get(key)
         if value is None:
-            path = self._path(weights, key)
+            path = self._path(model, key)
             if path.is_file():
                 value = _load(path)
                 if value is not None:
@@ -116,9 +171,9 @@ class LayerCache:
             self.memory_used += value.nbytes
 
 
-def _key(weights: str, spelled: np.ndarray) -> str:
-    """The weights' fingerprint and one sentence's (n, 50) char ids, hashed."""
-    return hashlib.sha256(FORMAT + weights.encode() + b"|" + spelled.tobytes()).hexdigest()[:32]
+def _key(model: str, spelled: np.ndarray) -> str:
+    """The model's key and one sentence's (n, 50) char ids, hashed."""
+    return hashlib.sha256(FORMAT + model.encode() + b"|" + spelled.tobytes()).hexdigest()[:32]
 
 
 def _save(path: Path, value: np.ndarray) -> None:
