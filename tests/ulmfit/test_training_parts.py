@@ -234,3 +234,63 @@ def test_nt_asgd_resume_restores_the_raw_weights():
     callback.on_train_start(None, module)
     assert all(torch.all(p == 7.0) for p in module.parameters())
     assert callback.averaging and callback.num_averaged == 2
+
+
+def _nt_asgd_fit(corpus, folder, callbacks, ckpt_path=None):
+    """A tiny LSTM LM fit with NT-ASGD averaging from the first step, validating twice an
+    epoch, best and last checkpoints in `folder`; returns the task and the NT-ASGD callback."""
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
+    from lightning_nlp.data.lm_datamodule import TextFilesLMDataModule
+
+    pl.seed_everything(0)
+    dm = TextFilesLMDataModule(
+        str(corpus), batch_size=4, eval_batch_size=2, bptt=8, cache_dir=str(folder / "cache")
+    )
+    task = LanguageModelTask(
+        LSTMLanguageModel(dm.vocab_size, 16, 16, 1, 0.2),
+        optimizer=lambda p: torch.optim.SGD(p, lr=1.0),
+    )
+    averaging = NTASGD()
+    averaging.triggered_at = 0  # averaging from the first step on
+    best = ModelCheckpoint(dirpath=folder, filename="best-{step}", monitor="val/loss")
+    trainer = pl.Trainer(
+        default_root_dir=folder,
+        max_epochs=2,
+        val_check_interval=0.5,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[averaging, best, *callbacks],
+    )
+    trainer.fit(task, dm, ckpt_path=ckpt_path)
+    return task, averaging, best
+
+
+def test_nt_asgd_best_checkpoint_holds_the_average_and_a_mid_epoch_resume_ends_the_same(
+    tiny_corpus, tmp_path
+):
+    ckpt = tmp_path / "mid.ckpt"
+    averages, raws = {}, {}
+
+    class Watch(pl.Callback):
+        def on_validation_end(self, trainer, module):  # after the checkpoint callbacks
+            state = {k: v.clone() for k, v in trainer.callbacks[0].average.items()}
+            averages[trainer.global_step] = state  # NT-ASGD has swapped the raw weights back
+            raws[trainer.global_step] = {n: p.clone() for n, p in module.named_parameters()}
+
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+            if trainer.current_epoch == 1 and batch_idx == 1:
+                trainer.save_checkpoint(ckpt)
+
+    whole, averaging, best = _nt_asgd_fit(tiny_corpus, tmp_path / "a", [Watch()])
+    saved = torch.load(best.best_model_path, weights_only=True)
+    step = saved["global_step"]
+    assert averaging.num_averaged >= step > 0 and step in averages
+    for name, value in averages[step].items():  # the average at that step, not the raw weights
+        assert torch.equal(saved["state_dict"][name], value), name
+    assert any(not torch.equal(saved["state_dict"][n], v) for n, v in raws[step].items())
+
+    resumed, _, _ = _nt_asgd_fit(tiny_corpus, tmp_path / "b", [], ckpt_path=str(ckpt))
+    for name, value in whole.state_dict().items():
+        assert torch.equal(resumed.state_dict()[name], value), name
