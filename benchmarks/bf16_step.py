@@ -10,6 +10,7 @@ JSON object.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import time
 
@@ -17,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lightning_nlp.precision import bf16_support, emulate_bf16_kernels
+from lightning_nlp.precision import bf16_support, emulated_bf16_kernels
 
 BATCH, BPTT = 20, 35
 
@@ -53,9 +54,9 @@ def main() -> None:
     args = parser.parse_args()
     support = bf16_support("cpu")
     fp32 = tokens_per_s(args.hidden, args.vocab, args.steps, False)
-    if not support.supported:
-        emulate_bf16_kernels()
-    bf16 = tokens_per_s(args.hidden, args.vocab, args.steps, True)
+    emulation = contextlib.nullcontext() if support.supported else emulated_bf16_kernels()
+    with emulation:
+        bf16 = tokens_per_s(args.hidden, args.vocab, args.steps, True)
     result = {"benchmark": "bf16_step", "hidden": args.hidden, "vocab": args.vocab,
               "threads": torch.get_num_threads(), "cpu": support.describe(),
               "bf16_emulated": not support.supported, "fp32_tokens_per_s": round(fp32, 1),

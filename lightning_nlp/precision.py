@@ -12,11 +12,12 @@ AMX. For checking numerics (quality) and for tests, never for speed.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,27 +100,35 @@ def _bf16_lstm(kernel: Callable[..., Any]) -> Callable[..., Any]:
     return lstm
 
 
-def emulate_bf16_kernels() -> None:
-    """Makes this process run bf16 autocast without bf16 units, with their numerics: oneDNN
-    off (its LSTM has no bf16 path here), LSTM ops (`nn.LSTM`'s and `torch.lstm`) in bf16."""
+@contextlib.contextmanager
+def emulated_bf16_kernels() -> Iterator[None]:
+    """Within it, bf16 autocast runs without bf16 units, with their numerics: oneDNN off (its
+    LSTM has no bf16 path here), LSTM ops (`nn.LSTM`'s and `torch.lstm`) in bf16. Everything
+    is put back on exit, so fp32 runs later in the process keep oneDNN."""
+    saved = torch.backends.mkldnn.enabled, torch.lstm, torch._VF.lstm
     torch.backends.mkldnn.enabled = False
     for owner in (torch, torch._VF):
         if not getattr(owner.lstm, "emulates_bf16", False):
             owner.lstm = _bf16_lstm(owner.lstm)
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled, torch.lstm, torch._VF.lstm = saved
 
 
 def emulation_asked() -> bool:
     return os.environ.get(EMULATE_ENV, "") not in ("", "0")
 
 
-def check_bf16(precision: str | None, device: str) -> None:
-    """Refuses a bf16 precision on a device without bf16 units (or, with the emulation
-    variable set, warns and emulates it: see `emulate_bf16_kernels`)."""
+def check_bf16(precision: str | None, device: str) -> bool:
+    """Refuses a bf16 precision on a device without bf16 units, unless the emulation variable
+    is set: then it warns and returns True, and the caller runs the bf16 work inside
+    `emulated_bf16_kernels()`. False: nothing to emulate."""
     if not precision or not str(precision).startswith("bf16"):
-        return
+        return False
     support = bf16_support(device)
     if support.supported:
-        return
+        return False
     if not emulation_asked():
         raise PrecisionError(
             f"bf16 precision ({precision}) asked for, but {support.describe()}. Here the "
@@ -128,14 +137,13 @@ def check_bf16(precision: str | None, device: str) -> None:
             "it anyway, slowly (to check numerics). `lightning-nlp bf16` says what this "
             "machine supports."
         )
-    if not getattr(torch.lstm, "emulates_bf16", False):
-        log.warning(
-            "%s: emulating bf16 (%s=1): oneDNN off and LSTMs in bf16 by PyTorch's own "
-            "kernels for this process; expect it to be many times slower than fp32",
-            support.describe(),
-            EMULATE_ENV,
-        )
-    emulate_bf16_kernels()
+    log.warning(
+        "%s: emulating bf16 (%s=1): oneDNN off and LSTMs in bf16 by PyTorch's own kernels "
+        "for this run; expect it to be many times slower than fp32",
+        support.describe(),
+        EMULATE_ENV,
+    )
+    return True
 
 
 def bf16_command(args: list[str]) -> Bf16Support:

@@ -6,6 +6,7 @@ kernels compute and return bf16 as the AMX kernels do, so the same dtypes meet a
 AMX); there they run natively.
 """
 
+import contextlib
 import json
 import math
 import sys
@@ -225,8 +226,11 @@ def test_carried_lm_state_is_cast_back_to_the_weights_dtype(bf16):
 
     task = LanguageModelTask(LSTMLanguageModel(20, 8, 8, 2, 0.0))
     batch = (torch.randint(0, 20, (3, 5)), torch.randint(0, 20, (3, 5)))
-    precision.check_bf16("bf16-mixed", "cpu")
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    emulate = precision.check_bf16("bf16-mixed", "cpu")
+    with (
+        precision.emulated_bf16_kernels() if emulate else contextlib.nullcontext(),
+        torch.autocast("cpu", dtype=torch.bfloat16),
+    ):
         raw_state = task.network(batch[0]).hidden
         loss = task.training_step(batch, 0)
         task.training_step(batch, 1)
@@ -234,3 +238,27 @@ def test_carried_lm_state_is_cast_back_to_the_weights_dtype(bf16):
         assert raw_state[0].dtype == torch.bfloat16
     assert task._hidden["train"][0].dtype == torch.float32
     assert loss.dtype == torch.float32
+
+
+def test_bf16_emulation_ends_with_the_run_that_asked_for_it(tmp_path, monkeypatch):
+    """A fit that emulates bf16 (no bf16 units) leaves oneDNN and the LSTM kernels as they were
+    for the fp32 runs after it in the same process."""
+    monkeypatch.setattr(sys, "argv", ["lightning-nlp"])
+    monkeypatch.setenv(precision.EMULATE_ENV, "1")
+    monkeypatch.setattr(
+        precision,
+        "bf16_support",
+        lambda device="cpu": precision.Bf16Support("cpu", "Old CPU", "", "AVX2"),
+    )
+    before = torch.backends.mkldnn.enabled, torch.lstm, torch._VF.lstm
+    seen = []
+
+    class Watch(Callback):
+        def on_train_batch_start(self, *args):
+            seen.append((torch.backends.mkldnn.enabled, getattr(torch.lstm, "emulates_bf16", 0)))
+
+    cli = run_cli([*_lm_args(tmp_path, "configs/lm/embedded_lstm.yaml"), *BF16, *QUIET], run=False)
+    cli.trainer.callbacks.append(Watch())
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    assert seen and all(state == (False, True) for state in seen)  # emulated during the run
+    assert (torch.backends.mkldnn.enabled, torch.lstm, torch._VF.lstm) == before

@@ -4,6 +4,7 @@ checkpoints that say which task and vocabulary wrote them."""
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import os
@@ -21,7 +22,7 @@ from torchmetrics import Metric
 
 from lightning_nlp.checkpoints import META_KEY, check_task, data_state, import_class, task_name
 from lightning_nlp.loggers import run_dir
-from lightning_nlp.precision import check_bf16
+from lightning_nlp.precision import check_bf16, emulated_bf16_kernels
 from lightning_nlp.schedules import STEP_SCHEDULES
 
 log = logging.getLogger(__name__)
@@ -129,12 +130,20 @@ class Task(pl.LightningModule):
         self.lr_decay = lr_decay
         self.checkpoint_every_n_steps = checkpoint_every_n_steps
         self._pretrained_loaded = False
+        self._emulation = contextlib.ExitStack()
 
     def setup(self, stage: str) -> None:
-        """Refuses bf16 on hardware without bf16 units before any step runs, and gives every
-        metric state tensors of this process's own (`fresh_metric_states`)."""
-        check_bf16(self.trainer.precision, self.trainer.strategy.root_device.type)
+        """Refuses bf16 on hardware without bf16 units before any step runs (or, where the
+        emulation is asked for, emulates it for this run only), and gives every metric state
+        tensors of this process's own (`fresh_metric_states`)."""
+        if check_bf16(self.trainer.precision, self.trainer.strategy.root_device.type):
+            self._emulation.enter_context(emulated_bf16_kernels())  # until teardown
         fresh_metric_states(self)
+
+    def teardown(self, stage: str) -> None:
+        """Ends the bf16 emulation this run asked for: later runs in the process (the stages
+        of `ulmfit`, `compare`, a notebook) get oneDNN back."""
+        self._emulation.close()
 
     pretrained_prefix = ""  # which of a model folder's weights `pretrained` loads ("": all)
 
