@@ -124,7 +124,7 @@ def serve(
     model: str,
     port: int = 8000,
     host: str = "127.0.0.1",
-    backend: Backend = "auto",
+    backend: Backend = "fp32",
     max_batch_size: int = 32,
     batch_timeout: float = 0.01,
     max_chars: int = 100_000,
@@ -136,15 +136,18 @@ def serve(
         model: a model folder (`lightning-nlp export`, or a run's `pretrained`), a checkpoint or
             a run folder.
         port, host: where to listen (host 0.0.0.0 to accept other machines).
-        backend: "auto" (bf16 where the hardware has it, else the folder's ONNX graph if it
-            has one, else int8), "fp32", "bf16", "int8", "torchscript", "onnx" (the graphs
-            `export` writes).
+        backend: "fp32" (the default: the probabilities of `lightning-nlp predict`), "bf16",
+            "int8", "torchscript", "onnx" (the graphs `export` writes), or "auto": the fastest
+            of those measured on this machine whose probabilities are within
+            `lightning_nlp.predictor.AUTO_TOLERANCE` of fp32's (measured once here, cached; the
+            workers run the backend chosen).
         max_batch_size: most requests answered by one forward pass.
         batch_timeout: seconds to wait for a batch to fill.
         max_chars: longest text accepted (413 beyond).
         max_payload_bytes: largest request body accepted (413 beyond).
     """
-    load(model, backend)  # fail here, with a clear message, not inside a worker
+    # fail here, with a clear message, not inside a worker; `auto` is resolved once, here
+    backend = load(model, backend).backend  # type: ignore[assignment]
     api = ModelAPI(model, backend, max_chars, max_batch_size, batch_timeout)
     server = ls.LitServer(
         api,

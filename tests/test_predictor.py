@@ -12,7 +12,6 @@ import lightning_nlp
 from lightning_nlp.checkpoints import CheckpointError
 from lightning_nlp.cli import main, run_cli
 from lightning_nlp.generate import generate
-from lightning_nlp.precision import bf16_support
 from tests import test_classify_cli
 from tests.test_classify_cli import TEXTS, _args, _expected_probs
 from tests.test_cli import _tiny_args
@@ -169,7 +168,10 @@ def test_serve_answers_concurrent_requests_as_predict_and_refuses_bad_ones(expor
 
 
 @pytest.mark.integration
-def test_torchscript_and_onnx_graphs_predict_as_pytorch(trained, exported, tmp_path, capsys):
+def test_torchscript_and_onnx_graphs_predict_as_pytorch(
+    trained, exported, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user_cache"))  # auto's cache
     capsys.readouterr()
     folder = tmp_path / "graphs"
     main([
@@ -181,9 +183,13 @@ def test_torchscript_and_onnx_graphs_predict_as_pytorch(trained, exported, tmp_p
     assert json.loads((folder / "graphs.json").read_text()) == line["graphs"]
     assert all(g["max_abs_logit_diff"] <= 1e-4 for g in line["graphs"].values())
     expected = lightning_nlp.load(folder, backend="fp32").predict_probs(TEXTS)
-    fastest = "bf16" if bf16_support("cpu").supported else "onnx"
-    assert lightning_nlp.load(folder).backend == fastest  # "auto" picks the graph
-    assert lightning_nlp.load(exported).backend in ("bf16", "int8")  # a folder without one
+    assert lightning_nlp.load(folder).backend == "fp32"  # the default, graphs or not
+    auto = lightning_nlp.load(folder, backend="auto").auto  # the graphs measured with the rest
+    assert {"torchscript", "onnx"} <= set(auto["seconds"]) | set(auto["rejected"])
+    assert auto["seconds"][auto["backend"]] <= auto["seconds"]["fp32"]
+    assert not {"torchscript", "onnx"} & set(
+        lightning_nlp.load(exported, backend="auto").auto["seconds"]
+    )
     for backend in ("torchscript", "onnx"):
         predictor = lightning_nlp.load(folder, backend=backend)
         torch.testing.assert_close(predictor.predict_probs(TEXTS), expected, atol=1e-5, rtol=0)
@@ -205,3 +211,169 @@ def test_graphs_of_a_language_model_are_refused_before_writing(tiny_corpus, tmp_
     assert not (tmp_path / "m").exists()
     with pytest.raises(CheckpointError, match="lightning-nlp export --onnx true"):
         lightning_nlp.load(ckpt.parent.parent / "pretrained", backend="onnx")
+
+
+# `auto` and the default backend, on tiny untrained folders (no training run needed)
+
+WORDS = "a film good bad dull funny moving the was not very plot acting".split()
+SENTENCES = ["a good film", "dull", "the plot was not very funny", "", "moving acting bad"]
+
+
+def _tiny_folder(folder, seed: int = 0, language_model: bool = False):
+    from lightning_nlp.data.vocab import SPECIALS, Vocab
+    from lightning_nlp.nn.lstm_lm import LSTMLanguageModel
+    from lightning_nlp.nn.text_classifiers import RNNClassifier
+    from lightning_nlp.pretrained import save_pretrained
+
+    torch.manual_seed(seed)
+    vocab = Vocab([*SPECIALS, *WORDS])
+    if language_model:
+        network = LSTMLanguageModel(len(vocab), 8, 8, num_layers=1, dropout=0.0)
+        return save_pretrained(folder, network, vocab, "whitespace")
+    network = RNNClassifier(len(vocab), 8, 8, 2, cell="gru", bidirectional=True)
+    return save_pretrained(folder, network, vocab, "whitespace", labels=["neg", "pos"])
+
+
+@pytest.fixture
+def tiny_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user_cache"))  # auto's cache
+    return _tiny_folder(tmp_path / "tiny")
+
+
+def _fake_times(monkeypatch, seconds: dict[str, float]) -> list[str]:
+    """Makes `auto` see `seconds` per backend (1.0 for others); returns the backends timed."""
+    from lightning_nlp import predictor
+
+    timed = []
+
+    def time_backend(candidate, batches):
+        timed.append(candidate.backend)
+        return seconds.get(candidate.backend, 1.0)
+
+    monkeypatch.setattr(predictor, "time_backend", time_backend)
+    return timed
+
+
+def test_the_default_backend_is_fp32_as_predict_computes(tiny_folder):
+    import inspect
+
+    from lightning_nlp import predictor as module
+    from lightning_nlp.serve import serve
+
+    for function in (lightning_nlp.load, module.load, module.Predictor, serve):
+        assert inspect.signature(function).parameters["backend"].default == "fp32", function
+    default = lightning_nlp.load(tiny_folder)
+    assert default.backend == "fp32" and default.auto is None
+    probs = default.predict_probs(SENTENCES)
+    assert torch.equal(
+        probs, lightning_nlp.load(tiny_folder, backend="fp32").predict_probs(SENTENCES)
+    )
+    network, vocab = default.pretrained.network, default.pretrained.vocab
+    for text, row in zip(SENTENCES, probs):  # the network itself, one text at a time
+        ids = torch.tensor([vocab.encode(text.split()) or [vocab.unk_id]])
+        with torch.inference_mode():
+            direct = network(ids, torch.tensor([ids.shape[1]])).float().softmax(-1)[0]
+        torch.testing.assert_close(row, direct, atol=1e-6, rtol=0)
+
+
+def test_auto_chooses_the_fastest_accepted_backend_fp32_included(tiny_folder, monkeypatch):
+    from lightning_nlp import predictor as module
+
+    _fake_times(monkeypatch, {"fp32": 1.0, "bf16": 2.0, "int8": 1.5})
+    slower = lightning_nlp.load(tiny_folder, backend="auto")
+    assert slower.backend == "fp32" and slower.auto["seconds"]["fp32"] == 1.0
+    module.auto_cache_path().unlink()  # measure again, with int8 faster than fp32
+    _fake_times(monkeypatch, {"fp32": 1.0, "bf16": 2.0, "int8": 0.5})
+    faster = lightning_nlp.load(tiny_folder, backend="auto")
+    assert faster.backend == "int8"
+    assert any(".quantized." in type(m).__module__ for m in faster.network.modules())
+    assert set(faster.auto["seconds"]) == set(
+        module.candidate_backends(faster.pretrained, tiny_folder)
+    )
+
+
+def test_auto_measured_here_is_never_slower_than_fp32(tiny_folder, tmp_path):
+    from lightning_nlp import predictor as module
+
+    chosen = lightning_nlp.load(tiny_folder, backend="auto", batch_size=8)
+    entry = chosen.auto
+    assert entry["backend"] == chosen.backend
+    assert entry["seconds"][chosen.backend] <= entry["seconds"]["fp32"]
+    assert all(entry["max_abs_diff"][b] <= module.AUTO_TOLERANCE for b in entry["seconds"])
+    cached = json.loads(module.auto_cache_path().read_text())["entries"]
+    assert list(cached.values()) == [entry]
+    expected = lightning_nlp.load(tiny_folder, backend="fp32").predict_probs(SENTENCES)
+    torch.testing.assert_close(
+        chosen.predict_probs(SENTENCES), expected, atol=module.AUTO_TOLERANCE, rtol=0
+    )
+    lm = lightning_nlp.load(_tiny_folder(tmp_path / "lm", language_model=True), backend="auto")
+    assert lm.auto["seconds"][lm.backend] <= lm.auto["seconds"]["fp32"]
+    assert len(lm.generate("the film", max_tokens=3)) == 1
+
+
+def test_auto_refuses_a_backend_beyond_the_tolerance(tiny_folder, monkeypatch):
+    from lightning_nlp import predictor as module
+
+    _fake_times(monkeypatch, {"fp32": 1.0, "bf16": 2.0, "int8": 0.1})  # int8 the fastest
+    honest = module.Predictor._probs
+    shift = {"int8": 2 * module.AUTO_TOLERANCE}
+
+    def perturbed(self, tokens, lengths):
+        return honest(self, tokens, lengths) + shift.get(self.backend, 0.0)
+
+    monkeypatch.setattr(module.Predictor, "_probs", perturbed)
+    refused = lightning_nlp.load(tiny_folder, backend="auto")
+    assert refused.backend != "int8" and "int8" not in refused.auto["seconds"]
+    assert refused.auto["rejected"]["int8"].startswith("max abs probability difference 0.02")
+    assert refused.auto["rejected"]["int8"].endswith("> 0.01")
+    module.auto_cache_path().unlink()
+    shift["int8"] = module.AUTO_TOLERANCE / 4  # within the tolerance: accepted, and fastest
+    assert lightning_nlp.load(tiny_folder, backend="auto").backend == "int8"
+
+
+def test_auto_is_cached_per_folder_and_machine(tiny_folder, tmp_path, monkeypatch):
+    from lightning_nlp import predictor as module
+
+    timed = _fake_times(monkeypatch, {"int8": 0.5})
+    first = lightning_nlp.load(tiny_folder, backend="auto")
+    assert first.backend == "int8" and "fp32" in timed
+    count = len(timed)
+    again = lightning_nlp.load(tiny_folder, backend="auto")  # read back: nothing timed
+    assert len(timed) == count and again.backend == "int8" and again.auto == first.auto
+    path = module.auto_cache_path()
+    assert len(json.loads(path.read_text())["entries"]) == 1
+    other = _tiny_folder(tmp_path / "other", seed=1)  # another folder: measured for itself
+    lightning_nlp.load(other, backend="auto")
+    assert len(timed) > count and len(json.loads(path.read_text())["entries"]) == 2
+    count = len(timed)
+    lightning_nlp.load(other, backend="auto")
+    assert len(timed) == count
+    machine = module.machine_key()
+    monkeypatch.setattr(module, "machine_key", lambda: {**machine, "cpu": "another CPU"})
+    lightning_nlp.load(other, backend="auto")  # another machine: measured again
+    assert len(timed) > count and len(json.loads(path.read_text())["entries"]) == 3
+    monkeypatch.setattr(module, "machine_key", lambda: machine)
+    path.write_text('{"version": 1, "entries": {"truncat')  # a corrupt cache: ignored, rewritten
+    count = len(timed)
+    assert lightning_nlp.load(tiny_folder, backend="auto").backend == "int8"
+    assert len(timed) > count and len(json.loads(path.read_text())["entries"]) == 1
+
+
+def test_serve_defaults_to_fp32_and_resolves_auto_once(tiny_folder, monkeypatch):
+    from lightning_nlp import serve as serve_module
+
+    servers = []
+
+    class FakeServer:
+        def __init__(self, api, **options):
+            servers.append(api)
+
+        def run(self, **options):
+            pass
+
+    monkeypatch.setattr(serve_module.ls, "LitServer", FakeServer)
+    serve_module.serve_cli([str(tiny_folder)])
+    assert servers[-1].backend == "fp32"
+    _fake_times(monkeypatch, {"int8": 0.5})
+    serve_module.serve(str(tiny_folder), backend="auto")
+    assert servers[-1].backend == "int8"  # the workers load what auto chose, not "auto"
