@@ -107,7 +107,13 @@ def baseline_command(args: list[str]) -> dict[str, Any]:
     parser = _parser(
         "Linear baselines: NB / TF-IDF n-gram or mean-word-vector logistic regression."
     )
-    parser.add_argument("--method", type=str, default="nb_lr", choices=BASELINE_METHODS)
+    parser.add_argument(
+        "--method",
+        type=str | None,
+        default=None,
+        choices=[*BASELINE_METHODS, None],
+        help="default: mean_vectors when --vectors is given, else nb_lr",
+    )
     parser.add_argument(
         "--vectors", type=str, default=None, help="vector file or gensim name (mean_vectors)"
     )
@@ -120,6 +126,10 @@ def baseline_command(args: list[str]) -> dict[str, Any]:
         "1.0 for mean_vectors",
     )
     config = parser.parse_args(args)
+    if config.method is None:  # `--vectors V` alone keeps meaning what it always meant
+        config.method = "mean_vectors" if config.vectors else "nb_lr"
+    if config.method != "mean_vectors" and config.vectors:
+        parser.error(f"--vectors is for --method mean_vectors, not {config.method}")
     if config.method == "mean_vectors" and not config.vectors:
         parser.error("--method mean_vectors needs --vectors (a vector file or gensim name)")
     datamodule = _instantiate_data(parser, config)

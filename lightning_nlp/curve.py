@@ -35,7 +35,7 @@ from jsonargparse import ActionConfigFile, ArgumentParser
 
 from lightning_nlp.data.io import atomic_write_text
 from lightning_nlp.loggers import new_run_dir, wandb_has_credentials
-from lightning_nlp.recipe import fit_stage, lm_continuation, pretrain_stages
+from lightning_nlp.recipe import SCRATCH_ARGS, fit_stage, lm_continuation, pretrain_stages
 
 log = logging.getLogger(__name__)
 NEURAL_METHODS = ("ulmfit", "scratch")
@@ -191,7 +191,7 @@ def learning_curve(
     lm_args: str = "",
     finetune_args: str = "",
     classifier_args: str = "",
-    scratch_args: str = "--model.lr_decay null --trainer.callbacks=[]",
+    scratch_args: str = SCRATCH_ARGS,
     counts: list[int | None] = [100, 500, 1000, 5000, None],  # noqa: B006 (jsonargparse default)
     seeds: list[int] = [42, 1, 2],  # noqa: B006
     many_seeds_up_to: int = 1000,
@@ -233,12 +233,19 @@ def learning_curve(
         budget = ALL if count is None else str(count)
         run_seeds = seeds if count is not None and count <= many_seeds_up_to else seeds[:1]
         for seed in run_seeds:
-            data = ["--data.subset_seed", str(seed)]
-            data += [] if count is None else ["--data.train_size", str(count)]
+            data = [
+                "--data.subset_seed",
+                str(seed),
+                "--data.train_size",
+                "null" if count is None else str(count),
+            ]
             linear = [m for m in methods if m in LINEAR_METHODS]
-            data_args = [*data, *_data_options(extra)]
-            size, linear_rows = _linear_rows(linear, classifier, data_args, budget, seed)
-            rows += linear_rows
+            if linear or count is None:  # the sample's size is known without reading it
+                data_args = [*data, *_data_options(extra)]
+                size, linear_rows = _linear_rows(linear, classifier, data_args, budget, seed)
+                rows += linear_rows
+            else:
+                size = count
             common = [*data, "--seed_everything", str(seed)]
             common += ["--data.min_epoch_docs", str(min_epoch_docs)]
             if folder is not None:
@@ -303,14 +310,18 @@ def summary_line(result: dict[str, Any], count: int | None) -> dict[str, Any]:
     }
 
 
-def curve_cli(argv: list[str]) -> dict[str, Any]:
+def curve_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="lightning-nlp curve", description=__doc__)
     parser.add_argument("--config", action=ActionConfigFile)
     parser.add_function_arguments(learning_curve, as_positional=False)
     parser.add_argument(
         "--summary_count", type=int | None, default=100, help="the labels of the last line"
     )
-    config = parser.parse_args(argv).as_dict()
+    return parser
+
+
+def curve_cli(argv: list[str]) -> dict[str, Any]:
+    config = curve_parser().parse_args(argv).as_dict()
     config.pop("config", None)
     summary_count = config.pop("summary_count")
     result = learning_curve(**config)

@@ -12,7 +12,7 @@ Stages, each an ordinary `fit` of its config in its own run folder:
    default trained with all layers at one learning rate (`--scratch_args`): gradual
    unfreezing would freeze random layers.
 Both classifiers are tested with their best checkpoint; the accuracies, wall times and a
-sample from the language model are printed and saved to `<classifier run>/recipe.json`.
+beam-search continuation by the language model are printed and saved to `<classifier run>/recipe.json`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,14 @@ from jsonargparse import ArgumentParser
 
 from lightning_nlp.data.io import atomic_write_text
 from lightning_nlp.tasks.base import EXPORT_FOLDER
+
+# The classifier from random initialisation: one learning rate, no gradual unfreezing (it would
+# freeze random layers), and a slanted triangular schedule of its own (a config whose callback
+# set each stage's rate has no other schedule).
+SCRATCH_ARGS = (
+    "--model.lr_decay null --trainer.callbacks=[] "
+    "--model.lr_scheduler lightning_nlp.schedules.SlantedTriangularLR"
+)
 
 
 @dataclass
@@ -52,7 +60,18 @@ def fit_stage(name: str, config: str, args: list[str], test: bool = False) -> St
         ckpt = "best" if cli.trainer.checkpoint_callback is not None else None
         for row in cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt):
             metrics.update({k: float(v) for k, v in row.items()})
+    _finish_wandb_run()
     return StageResult(name, str(cli.run_dir), time.perf_counter() - start, metrics)
+
+
+def _finish_wandb_run() -> None:
+    """Ends the stage's W&B run: Lightning's logger reuses an active run, so the next stage
+    would otherwise log into this one (and its folder)."""
+    import sys
+
+    wandb = sys.modules.get("wandb")  # imported only if a stage logged to W&B
+    if wandb is not None and wandb.run is not None:
+        wandb.finish(quiet=True)
 
 
 def lm_continuation(model_folder: str | Path, prompt: str, max_tokens: int = 40) -> str:
@@ -99,7 +118,7 @@ def run_recipe(
     finetune_args: str = "",
     classifier_args: str = "",
     scratch: bool = True,
-    scratch_args: str = "--model.lr_decay null --trainer.callbacks=[]",
+    scratch_args: str = SCRATCH_ARGS,
     prompt: str = "",
     pretrained: str | None = None,
 ) -> dict[str, Any]:

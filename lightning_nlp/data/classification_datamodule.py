@@ -120,7 +120,9 @@ class ClassificationDataModule(pl.LightningDataModule):
         """Vocabulary (and labels, when saved with it: a language model's has none, and the
         labels then come from the training split)."""
         vocab, labels = load_artifacts(self.hparams.vocab_path)
-        self._vocab, self._label_names = vocab, labels
+        self._vocab = vocab
+        if labels is not None:  # a language model's folder has none: keep the training split's
+            self._label_names = labels
 
     @property
     def vocab(self) -> Vocab:
@@ -184,6 +186,9 @@ class ClassificationDataModule(pl.LightningDataModule):
                 )
                 read["train"], read["valid"] = train.subset(kept), train.subset(held)
             if "train" in read and self.hparams.train_size is not None:
+                # the label set of the whole training split: a class the sample misses is
+                # still a class (a test document of it is no error)
+                self._label_names = self._label_names or sorted(set(read["train"].labels))
                 read["train"] = self._few_labels(read["train"])
             for name in needed | {split}:
                 if name in read:

@@ -82,7 +82,7 @@ class SortishBatchSampler(Sampler[list[int]]):
         than ranks joins the one before it; `loss_weights` are each sample's weight in the mean,
         e.g. its tokens for a per-token loss). `min_epoch_docs`: a training epoch reads the
     training set as many times as it takes to reach this many documents (each copy shuffled
-    anew), so that a few-label run has as many steps an epoch, and as many epochs of a schedule or
+    anew and batched on its own, unsorted: no batch holds a document twice), so that a few-label run has as many steps an epoch, and as many epochs of a schedule or
     of gradual unfreezing, as a larger one. Evaluation: all documents sorted by length, longest
         first, each rank taking every `world_size`-th document, every one counted once.
 
@@ -131,17 +131,23 @@ class SortishBatchSampler(Sampler[list[int]]):
             order = np.argsort(-self.lengths, kind="stable")[self.rank :: self.world_size]
             return [order[i : i + size].tolist() for i in range(0, len(order), size)]
         rng = np.random.default_rng((self.seed, self.epoch))
-        order = np.concatenate([rng.permutation(n) for _ in range(self._copies())])
-        n = len(order)
         step = size * self.world_size
         chunk = step * self.chunk_batches
+        copies = self._copies()
         batches = []
-        for start in range(0, n, chunk):
-            part = order[start : start + chunk]
-            part = part[np.argsort(-self.lengths[part], kind="stable")]
-            batches += [part[i : i + step] for i in range(0, len(part), step)]
-        if len(batches) > 1 and len(batches[-1]) < self.world_size:
-            batches[-2:] = [np.concatenate(batches[-2:])]
+        for _ in range(copies):
+            # one copy at a time, so that no batch holds a document twice; the copies of a
+            # small training set are not sorted by length, or each would be batched alike
+            order = rng.permutation(n)
+            copy_batches = []
+            for start in range(0, n, chunk):
+                part = order[start : start + chunk]
+                if copies == 1:
+                    part = part[np.argsort(-self.lengths[part], kind="stable")]
+                copy_batches += [part[i : i + step] for i in range(0, len(part), step)]
+            if len(copy_batches) > 1 and len(copy_batches[-1]) < self.world_size:
+                copy_batches[-2:] = [np.concatenate(copy_batches[-2:])]
+            batches += copy_batches
         longest = int(np.argmax([self.lengths[b].max() for b in batches]))
         rest = [batches[i] for i in rng.permutation(len(batches)) if i != longest]
         own = []
@@ -164,9 +170,9 @@ class SortishBatchSampler(Sampler[list[int]]):
         return max(1, math.ceil(self.min_epoch_docs / len(self.lengths)))
 
     def __len__(self) -> int:
-        n = len(self.lengths) * self._copies()
+        n = len(self.lengths)
         if self.shuffle:
             steps, tail = divmod(n, self.batch_size * self.world_size)
-            return steps + int(tail >= self.world_size)
+            return max(1, steps + int(tail >= self.world_size)) * self._copies()
         own = len(range(self.rank, n, self.world_size))
         return math.ceil(own / self.batch_size)

@@ -92,6 +92,14 @@ class StepCheckpoint(ModelCheckpoint):
             super().on_train_batch_end(trainer, *args, **kwargs)
 
 
+class EndEmulationOnError(Callback):
+    """A run that stops on an error does not reach `teardown`: its bf16 emulation (if any)
+    ends here, so later runs in the process get oneDNN back."""
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: Task, exception: BaseException) -> None:
+        pl_module._emulation.close()
+
+
 class Task(pl.LightningModule):
     """Base of the project's LightningModules; `self.network` is a plain `nn.Module`.
 
@@ -180,7 +188,7 @@ class Task(pl.LightningModule):
     def configure_callbacks(self) -> list[Callback]:
         configured = self.trainer.checkpoint_callback
         if configured is None or not _is_lightning_default(configured):
-            return []  # checkpointing off, or set up by the user: leave it as it is
+            return [EndEmulationOnError()]  # checkpointing off, or the user's: left as it is
         folder = run_dir(self.trainer) / "checkpoints"
         best = ModelCheckpoint(
             dirpath=folder,
@@ -193,7 +201,7 @@ class Task(pl.LightningModule):
         # own `save_last` (2.6) writes it only when the best one changes
         last = ModelCheckpoint(dirpath=folder, filename="last", enable_version_counter=False)
         if not self.checkpoint_every_n_steps:
-            return [best, last]
+            return [best, last, EndEmulationOnError()]
         # long epochs: `last.ckpt` also every N steps, to resume mid-epoch (Lightning allows
         # one trigger per callback)
         steps = StepCheckpoint(
@@ -202,7 +210,7 @@ class Task(pl.LightningModule):
             enable_version_counter=False,
             every_n_train_steps=self.checkpoint_every_n_steps,
         )
-        return [best, last, steps]
+        return [best, last, steps, EndEmulationOnError()]
 
     def parameter_groups(self) -> list[dict[str, Any]]:
         """One group per layer group when `lr_decay` is set, else one group of everything."""

@@ -59,7 +59,9 @@ def test_min_epoch_docs_repeats_a_small_training_set_each_copy_shuffled():
     batches = sampler.batches()
     seen = np.concatenate([np.asarray(b) for b in batches])
     assert len(seen) == 30 and np.all(np.bincount(seen, minlength=10) == 3)
-    assert len(sampler) == len(batches) == 8  # 30 documents in batches of 4, the last of 2
+    assert len(sampler) == len(batches) == 9  # each copy: batches of 4, 4 and 2
+    assert all(len(set(b)) == len(b) for b in batches)  # no document twice in a batch
+    assert len({tuple(sorted(b)) for b in batches}) > 3  # copies batched differently
     plain = SortishBatchSampler(lengths, 4, shuffle=True, seed=3)
     assert len(plain) == len(plain.batches()) == 3
     evaluation = SortishBatchSampler(lengths, 4, shuffle=False, min_epoch_docs=25)

@@ -85,3 +85,28 @@ def test_alabama_paradox_case_stays_nested():
     small = set(nested_stratified_sample(labels, 10, seed=5).tolist())
     large = set(nested_stratified_sample(labels, 11, seed=5).tolist())
     assert small < large and len(large) == 11
+
+
+def test_subset_seed_moves_the_sample_not_validation(tmp_path):
+    def dm(seed):
+        return TRECDataModule(
+            str(_trec(tmp_path / "trec")), cache_dir=str(tmp_path / "cache"), train_size=50,
+            subset_seed=seed,
+        )  # fmt: skip
+
+    a, b = dm(1), dm(2)
+    assert _origins(a, "train") != _origins(b, "train")
+    assert _origins(a, "valid") == _origins(b, "valid") == _origins(_train(tmp_path, None), "valid")
+
+
+def test_a_class_the_sample_misses_is_still_a_class(tmp_path):
+    folder = tmp_path / "rare"
+    folder.mkdir()
+    lines = [f"NUM:x q {i} ?" for i in range(200)] + [f"LOC:x q {i} ?" for i in range(200)]
+    lines += ["ABBR:x rare one ?", "ABBR:x rare two ?", "ABBR:x rare three ?"]
+    (folder / "train_5500.label").write_text("\n".join(lines) + "\n", encoding="iso-8859-1")
+    (folder / "TREC_10.label").write_text("ABBR:x rare test ?\nNUM:x q ?\n", encoding="iso-8859-1")
+    dm = TRECDataModule(str(folder), cache_dir=str(tmp_path / "cache"), train_size=10)
+    assert "ABBR" not in set(dm.texts("train").labels)  # too rare for 10 documents
+    assert dm.label_names == ["ABBR", "LOC", "NUM"]
+    assert len(dm.split("test").labels) == 2  # its test question is no error

@@ -140,6 +140,8 @@ def test_learning_curve_writes_its_table_and_plot_and_ends_with_one_json_line(tm
         + [(m, "all", "1") for m in ("ulmfit", "scratch", "tfidf_lr", "nb_lr")]
     )
     assert {c[2] for c in cells if c[1] == "20"} == {"20"}
+    whole = {c[2] for c in cells if c[1] == "all"}  # every method on the whole training split
+    assert len(whole) == 1 and int(whole.pop()) > 20
     assert (run / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     result = json.loads((run / "curve.json").read_text())
     assert {s["budget"]: s["seeds"] for s in result["summary"] if s["method"] == "ulmfit"} == {
@@ -149,3 +151,15 @@ def test_learning_curve_writes_its_table_and_plot_and_ends_with_one_json_line(tm
     # the small budget's classifier epochs read the 20 documents twice (40 a epoch)
     stretched = [r for r in result["rows"] if r["budget"] == "20" and r["method"] == "ulmfit"]
     assert _config(stretched[0]["run_dir"])["data"]["init_args"]["min_epoch_docs"] == 40
+
+
+@pytest.mark.parametrize("config", sorted((ROOT / "configs").rglob("*curve.yaml")), ids=str)
+def test_curve_configs_parse(config, monkeypatch):
+    from lightning_nlp.curve import curve_parser
+
+    monkeypatch.chdir(ROOT)
+    parsed = curve_parser().parse_args(["--config", str(config)])
+    assert Path(parsed.classifier).is_file()
+    for stage in (parsed.lm, parsed.finetune):
+        assert stage is None or Path(stage).is_file()
+    assert parsed.summary_count in parsed.counts
