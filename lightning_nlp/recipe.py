@@ -71,7 +71,7 @@ def _finish_wandb_run() -> None:
 
     wandb = sys.modules.get("wandb")  # imported only if a stage logged to W&B
     if wandb is not None and wandb.run is not None:
-        wandb.finish(quiet=True)
+        wandb.finish()
 
 
 def lm_continuation(model_folder: str | Path, prompt: str, max_tokens: int = 40) -> str:
