@@ -82,7 +82,8 @@ class SortishBatchSampler(Sampler[list[int]]):
         than ranks joins the one before it; `loss_weights` are each sample's weight in the mean,
         e.g. its tokens for a per-token loss). `min_epoch_docs`: a training epoch reads the
     training set as many times as it takes to reach this many documents (each copy shuffled
-    anew and batched on its own, unsorted: no batch holds a document twice), so that a few-label run has as many steps an epoch, and as many epochs of a schedule or
+    anew and batched on its own, sorted in chunks of two batches: no batch holds a document
+    twice), so that a few-label run has as many steps an epoch, and as many epochs of a schedule or
     of gradual unfreezing, as a larger one. Evaluation: all documents sorted by length, longest
         first, each rank taking every `world_size`-th document, every one counted once.
 
@@ -132,18 +133,17 @@ class SortishBatchSampler(Sampler[list[int]]):
             return [order[i : i + size].tolist() for i in range(0, len(order), size)]
         rng = np.random.default_rng((self.seed, self.epoch))
         step = size * self.world_size
-        chunk = step * self.chunk_batches
         copies = self._copies()
+        # a small training set read several times is sorted in chunks of 2 batches: sorted
+        # whole, each copy would be batched alike
+        chunk = step * (self.chunk_batches if copies == 1 else 2)
         batches = []
-        for _ in range(copies):
-            # one copy at a time, so that no batch holds a document twice; the copies of a
-            # small training set are not sorted by length, or each would be batched alike
+        for _ in range(copies):  # one copy at a time: no batch holds a document twice
             order = rng.permutation(n)
             copy_batches = []
             for start in range(0, n, chunk):
                 part = order[start : start + chunk]
-                if copies == 1:
-                    part = part[np.argsort(-self.lengths[part], kind="stable")]
+                part = part[np.argsort(-self.lengths[part], kind="stable")]
                 copy_batches += [part[i : i + step] for i in range(0, len(part), step)]
             if len(copy_batches) > 1 and len(copy_batches[-1]) < self.world_size:
                 copy_batches[-2:] = [np.concatenate(copy_batches[-2:])]
