@@ -11,6 +11,7 @@ from pytorch_lightning.callbacks import Callback, EarlyStopping
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 from pytorch_lightning.utilities import rank_zero_info
 from torch import Tensor, nn
+from torchmetrics import MeanMetric
 
 from lightning_nlp.data.classification_dataset import TextBatch
 from lightning_nlp.loggers import run_dir
@@ -77,6 +78,9 @@ class TextClassifierTask(Task):
         self.metrics = torch.nn.ModuleDict(
             {f"{s}_metrics": classification_metrics(num_classes) for s in STAGES}
         )
+        # evaluation losses as a mean over documents: under DDP, Lightning's `sync_dist` would
+        # average the ranks' means, which differs from one process where ranks hold unequal counts
+        self.eval_losses = torch.nn.ModuleDict({f"{s}_loss": MeanMetric() for s in ("val", "test")})
         self.test_confusion = confusion_matrix(num_classes)
         self.embedding_coverage: dict[str, float] = {}
         if vectors:
@@ -140,15 +144,14 @@ class TextClassifierTask(Task):
         if stage == "test":
             self.test_confusion.update(predictions, batch.labels)
         size = len(batch.labels)
-        self.log(
-            f"{stage}/loss",
-            loss,
-            on_step=stage == "train",
-            on_epoch=True,
-            batch_size=size,
-            prog_bar=stage != "test",
-            sync_dist=stage != "train",
-        )
+        if stage == "train":
+            self.log(
+                "train/loss", loss, on_step=True, on_epoch=True, batch_size=size, prog_bar=True
+            )
+        else:
+            mean = self.eval_losses[f"{stage}_loss"]
+            mean.update(loss.detach(), weight=size)
+            self.log(f"{stage}/loss", mean, on_epoch=True, prog_bar=stage != "test")
         self.log_dict(
             {f"{stage}/{k}": v for k, v in metrics.items() if k != "acc"},
             on_step=False,

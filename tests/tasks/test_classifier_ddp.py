@@ -43,7 +43,7 @@ def _sst2(tmp_path: Path) -> list[str]:
 def _ulmfit(tmp_path: Path) -> list[str]:
     return [
         "--config", str(ROOT / "configs/ulmfit/embedded_clas.yaml"),
-        "--data.num_docs", "300", "--data.train_size", "64",
+        "--data.num_docs", "600", "--data.train_size", "64",
         "--model.network.embed_dim", "16", "--model.network.hidden_dim", "16",
         "--model.network.bptt", "8",  # several chunks a review: BPT3C's state is carried
     ]  # fmt: skip
