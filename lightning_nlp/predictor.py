@@ -179,10 +179,10 @@ class Predictor:
                 yield dataset[indices]
 
     def generate(self, prompt: str = "", **options: Any) -> list[str]:
-        """Continues `prompt`; options as `lightning_nlp.generate.generate_text` takes them
+        """Continues `prompt`; options as `lightning_nlp.text_generation.generate_text` takes them
         (max_tokens, temperature, top_k, beam_size, length_penalty, num_samples, seed,
         no_repeat_ngram_size)."""
-        from lightning_nlp.generate import generate_text
+        from lightning_nlp.text_generation import generate_text
 
         if self.labels is not None:
             raise CheckpointError("this model is a classifier: use predict(), not generate()")

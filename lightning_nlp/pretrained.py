@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from lightning_nlp.checkpoints import CheckpointError, import_class
 from lightning_nlp.data.vocab import Vocab
+from lightning_nlp.nn.init_args import network_config
 
 FORMAT = "lightning_nlp.pretrained/1"
 CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE = "config.json", "model.safetensors", "vocab.json"
@@ -51,7 +52,6 @@ def save_pretrained(
     max_len: int | None = None,
 ) -> Path:
     """Writes the folder atomically: built beside it, then moved into place."""
-    from lightning_nlp.tasks.base import network_config
 
     folder = Path(folder)
     if folder.exists() and not (folder / CONFIG_FILE).is_file() and any(folder.iterdir()):

@@ -77,8 +77,8 @@ def _finish_wandb_run() -> None:
 def lm_continuation(model_folder: str | Path, prompt: str, max_tokens: int = 40) -> str:
     """The language model's beam-search continuation of `prompt` (5 beams, no repeated
     3-gram, length-normalised)."""
-    from lightning_nlp.generate import generate_text
     from lightning_nlp.pretrained import load_pretrained
+    from lightning_nlp.text_generation import generate_text
 
     model = load_pretrained(model_folder)
     model.network.eval()

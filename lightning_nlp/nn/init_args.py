@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from torch import nn
+
 
 def init_arguments(frame_locals: dict[str, Any]) -> dict[str, Any]:
     """`locals()` at the top of an `__init__`, as JSON-friendly `init_args` (tuples as lists)."""
@@ -13,3 +15,16 @@ def init_arguments(frame_locals: dict[str, Any]) -> dict[str, Any]:
         for name, value in frame_locals.items()
         if name not in ("self", "__class__")
     }
+
+
+def network_config(network: nn.Module) -> dict[str, Any]:
+    """`{"class_path", "init_args"}` of a network that records its `init_args`, so that a
+    checkpoint can rebuild it without unpickling anything."""
+    cls = type(network)
+    init_args = getattr(network, "init_args", None)
+    if init_args is None:
+        raise TypeError(
+            f"{cls.__name__} does not record its `init_args`: the task could not rebuild it "
+            "from a checkpoint"
+        )
+    return {"class_path": f"{cls.__module__}.{cls.__qualname__}", "init_args": dict(init_args)}

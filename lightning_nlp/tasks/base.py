@@ -22,25 +22,13 @@ from torchmetrics import Metric
 
 from lightning_nlp.checkpoints import META_KEY, check_task, data_state, import_class, task_name
 from lightning_nlp.loggers import run_dir
+from lightning_nlp.nn.init_args import network_config
 from lightning_nlp.precision import check_bf16, emulated_bf16_kernels
 from lightning_nlp.schedules import STEP_SCHEDULES
 
 log = logging.getLogger(__name__)
 EXPORT_FOLDER = "pretrained"  # inside the run folder: the final weights as a model folder
 PLATEAU_MONITOR = "val/loss"  # what a ReduceLROnPlateau schedule watches (mode "min")
-
-
-def network_config(network: nn.Module) -> dict[str, Any]:
-    """`{"class_path", "init_args"}` of a network that records its `init_args`, so that a
-    checkpoint can rebuild it without unpickling anything."""
-    cls = type(network)
-    init_args = getattr(network, "init_args", None)
-    if init_args is None:
-        raise TypeError(
-            f"{cls.__name__} does not record its `init_args`: the task could not rebuild it "
-            "from a checkpoint"
-        )
-    return {"class_path": f"{cls.__module__}.{cls.__qualname__}", "init_args": dict(init_args)}
 
 
 def fresh_metric_states(module: nn.Module) -> None:
