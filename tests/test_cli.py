@@ -20,7 +20,7 @@ CONFIGS = sorted(p for p in (ROOT / "configs").rglob("*.yaml") if "\nmodel:" in 
 
 def user_env() -> dict[str, str]:
     """The environment a user runs the commands in: this one without the W&B variables that
-    the tests set (WANDB_MODE, WANDB_SILENT). Only where W&B credentials are stored does it
+    the tests set (its WANDB_* variables). Only where W&B credentials are stored does it
     keep runs offline, so that tests never upload."""
     from lightning_nlp.loggers import wandb_has_credentials
 
