@@ -20,7 +20,6 @@ from jsonargparse import ActionConfigFile, ArgumentParser
 from lightning_nlp.config_sections import IGNORED_SECTIONS
 from lightning_nlp.data.classification_datamodule import ClassificationDataModule
 from lightning_nlp.metrics.classification import classification_report
-from lightning_nlp.vectors import load_vectors, train_vectors
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +56,8 @@ def _train_tokens(datamodule: ClassificationDataModule) -> list[list[str]]:
 
 def train_vectors_command(args: list[str]) -> Path:
     """Trains Word2Vec or FastText on a data module's training texts and saves the vectors."""
+    from lightning_nlp.vectors import train_vectors  # gensim: only for the commands using it
+
     parser = _parser("Train word vectors with gensim on a corpus's training texts.")
     parser.add_argument(
         "--output",
@@ -169,6 +170,8 @@ def _mean_vectors_predictions(
     """Test predictions of logistic regression on mean word vectors (of the vocabulary's
     words: out-of-vocabulary ones are `<unk>`, as the neural models see them)."""
     from sklearn.linear_model import LogisticRegression
+
+    from lightning_nlp.vectors import load_vectors
 
     vectors = load_vectors(config.vectors, config.vectors_format)
     vocab = datamodule.vocab

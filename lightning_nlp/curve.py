@@ -39,6 +39,7 @@ from lightning_nlp.recipe import SCRATCH_ARGS, fit_stage, lm_continuation, pretr
 
 log = logging.getLogger(__name__)
 NEURAL_METHODS = ("ulmfit", "scratch")
+BIDIRECTIONAL = ("ulmfit_bwd", "ulmfit_ensemble")  # rows added by --backward
 ALL = "all"
 
 
@@ -77,6 +78,22 @@ def _linear_rows(
             )  # fmt: skip
         )
     return len(train_docs), rows
+
+
+def ensemble_row(runs: list[CurveRow], budget: str, size: int, seed: int) -> CurveRow:
+    """The forward and backward ULMFiT classifiers' average (Howard & Ruder 2018): their test
+    probabilities averaged per document."""
+    from lightning_nlp.tasks.text_classifier import TEST_PROBABILITIES
+
+    pair = [r for r in runs if r.method in ("ulmfit", "ulmfit_bwd")]
+    tables = [np.load(Path(r.run_dir) / TEST_PROBABILITIES) for r in pair]
+    if not np.array_equal(tables[0]["labels"], tables[1]["labels"]):
+        raise ValueError(f"{pair[0].run_dir} and {pair[1].run_dir} were tested on other documents")
+    probs = (tables[0]["probs"] + tables[1]["probs"]) / 2  # (N, C)
+    acc = float((probs.argmax(-1) == tables[0]["labels"]).mean())
+    seconds = sum(r.seconds for r in pair)
+    val = None
+    return CurveRow("ulmfit_ensemble", budget, size, seed, acc, val, seconds, pair[0].run_dir)
 
 
 def _data_options(args: list[str]) -> list[str]:
@@ -186,6 +203,7 @@ def _log_to_wandb(folder: Path, rows: list[CurveRow], png: Path) -> None:
 def learning_curve(
     classifier: str,
     pretrained: str | None = None,
+    backward: str | None = None,
     lm: str | None = None,
     finetune: str | None = None,
     lm_args: str = "",
@@ -205,6 +223,9 @@ def learning_curve(
     Args:
         classifier: the classifier config (its data section is the labelled corpus).
         pretrained: a language model's folder; or `lm` / `finetune` configs to train it here.
+        backward: a backward language model's folder (fitted with `--data.backwards true`):
+            adds the backward ULMFiT classifier (`ulmfit_bwd`) and the average of the two
+            classifiers' probabilities (`ulmfit_ensemble`), as the paper reports.
         lm_args, finetune_args, classifier_args: extra command-line arguments of each stage
             (e.g. "--data.data_dir ../shared/data/imdb").
         scratch_args: the scratch classifier's own arguments (one learning rate, no unfreezing).
@@ -248,12 +269,17 @@ def learning_curve(
                 size = count
             common = [*data, "--seed_everything", str(seed)]
             common += ["--data.min_epoch_docs", str(min_epoch_docs)]
-            if folder is not None:
-                common += ["--data.vocab_path", str(folder / "vocab.json")]
-            for method in (m for m in methods if m in NEURAL_METHODS):
-                args = [*common, "--model.pretrained"]
-                args += [str(folder), *extra] if method == "ulmfit" else ["null", *extra]
+            runs = [m for m in methods if m in NEURAL_METHODS]
+            if backward is not None and "ulmfit" in runs:
+                runs.insert(runs.index("ulmfit") + 1, "ulmfit_bwd")
+            for method in runs:
+                lm_folder = {"ulmfit": folder, "ulmfit_bwd": backward}.get(method, folder)
+                args = [*common] if lm_folder is None else [*common, "--data.vocab_path"]
+                args += [] if lm_folder is None else [str(Path(lm_folder) / "vocab.json")]
+                pretrained = "null" if method == "scratch" else str(lm_folder)
+                args += ["--model.pretrained", pretrained, *extra]
                 args += shlex.split(scratch_args) if method == "scratch" else []
+                args += ["--data.backwards", "true"] if method == "ulmfit_bwd" else []
                 stage = fit_stage(f"{method}_{budget}_{seed}", classifier, args, test=True)
                 rows.append(
                     CurveRow(
@@ -267,6 +293,8 @@ def learning_curve(
                         stage.run_dir,
                     )  # fmt: skip
                 )
+            if "ulmfit_bwd" in runs:
+                rows.append(ensemble_row(rows[-len(runs) :], budget, size, seed))
             _write(output, rows)  # as it goes: an interrupted curve keeps its finished rows
     summary = summarise(rows)
     png = output / "curve.png"
@@ -295,15 +323,18 @@ def summary_line(result: dict[str, Any], count: int | None) -> dict[str, Any]:
     """The accuracies at `count` labels (mean over seeds), as the demo's last line gives them."""
     budget = ALL if count is None else str(count)
     means = {s["method"]: s["mean"] for s in result["summary"] if s["budget"] == budget}
-    linear = {m: v for m, v in means.items() if m not in NEURAL_METHODS}
+    from lightning_nlp.baselines import LINEAR_METHODS
+
+    linear = {m: v for m, v in means.items() if m in LINEAR_METHODS}
     best = max(linear, key=linear.get) if linear else None
+    both = {m: means[m] for m in BIDIRECTIONAL if m in means}
     return {
         "labels": budget,
         "pretrained_acc": means.get("ulmfit"),
         "scratch_acc": means.get("scratch"),
         "baseline_acc": None if best is None else linear[best],
         "baseline": best,
-        **{f"{m}_acc": v for m, v in linear.items()},
+        **{f"{m}_acc": v for m, v in {**linear, **both}.items()},
         "continuation": result["continuation"],
         "curve_png": str(Path(result["run_dir"]) / "curve.png"),
         "minutes": round(result["minutes"], 2),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
+import math
 import os
 from typing import Any
 
@@ -231,10 +232,23 @@ class Task(pl.LightningModule):
         if isinstance(scheduler, STEP_SCHEDULES + (OneCycleLR,)):
             config["interval"] = "step"
             if getattr(scheduler, "total_steps", 0) is None:
-                scheduler.total_steps = int(self.trainer.estimated_stepping_batches)
+                scheduler.total_steps = self._schedule_length()
         if isinstance(scheduler, ReduceLROnPlateau):  # LightningCLI's subclass names its own
             config["monitor"] = getattr(scheduler, "monitor", PLATEAU_MONITOR)
         return {"optimizer": optimizer, "lr_scheduler": config}
+
+    def _schedule_length(self) -> int | None:
+        """Steps of the whole run for a step schedule; None when a callback that plans the run
+        (`TimeBudget`) will set it."""
+        total = self.trainer.estimated_stepping_batches
+        if math.isfinite(total):
+            return int(total)
+        if any(getattr(c, "plans_schedule", False) for c in self.trainer.callbacks):
+            return None
+        raise ValueError(
+            "a step schedule needs a run of known length: set trainer.max_epochs or "
+            "trainer.max_steps, or add lightning_nlp.callbacks.time_budget.TimeBudget"
+        )
 
     def on_train_epoch_start(self) -> None:
         """Makes an epoch depend only on the run's seed and the epoch number, not on what ran

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from pytorch_lightning.callbacks import Callback, EarlyStopping
@@ -14,6 +16,7 @@ from torch import Tensor, nn
 from torchmetrics import MeanMetric
 
 from lightning_nlp.data.classification_dataset import TextBatch
+from lightning_nlp.data.io import atomic_write_bytes
 from lightning_nlp.loggers import run_dir
 from lightning_nlp.metrics.classification import (
     classification_metrics,
@@ -25,13 +28,15 @@ from lightning_nlp.tasks.base import Task, export_model_folder
 
 log = logging.getLogger(__name__)
 STAGES = ("train", "val", "test")
+TEST_PROBABILITIES = "test_probabilities.npz"  # index, probs (N, C), labels (N,)
 
 
 class TextClassifierTask(Task):
     """Cross-entropy over class logits; metrics under `train/`, `val/`, `test/`.
 
     At test end it logs the confusion matrix as a figure (W&B image and PNG in the log
-    folder) and a per-class report. Pretrained vectors or a pretrained encoder are loaded when
+    folder) and a per-class report, and keeps every test document's class probabilities in
+    `test_probabilities.npz` (for ensembles). Pretrained vectors or a pretrained encoder are loaded when
     fitting starts, for the data module's vocabulary; the checkpoint then holds them like any
     other weight. At the end of `fit` the network is also saved as a model folder,
     `<run>/pretrained` (with the label names).
@@ -143,6 +148,8 @@ class TextClassifierTask(Task):
         metrics.update(predictions, batch.labels)
         if stage == "test":
             self.test_confusion.update(predictions, batch.labels)
+            probs = logits.detach().softmax(-1).cpu()  # (B, C)
+            self._test_rows.append((batch.index.cpu(), probs, batch.labels.cpu()))
         size = len(batch.labels)
         if stage == "train":
             self.log(
@@ -182,7 +189,11 @@ class TextClassifierTask(Task):
         probs = self.network(batch.tokens, batch.lengths).float().softmax(-1)  # (B, C)
         return {"index": batch.index, "probs": probs}
 
+    def on_test_epoch_start(self) -> None:
+        self._test_rows: list[tuple[Tensor, Tensor, Tensor]] = []
+
     def on_test_epoch_end(self) -> None:
+        self._save_test_probabilities()
         matrix = self.test_confusion.compute().cpu().numpy()
         self.test_confusion.reset()
         datamodule = getattr(self.trainer, "datamodule", None)
@@ -209,6 +220,26 @@ class TextClassifierTask(Task):
         import matplotlib.pyplot as plt
 
         plt.close(figure)
+
+    def _save_test_probabilities(self) -> None:
+        """`test_probabilities.npz` in the run folder: each test document's class
+        probabilities and label, in the split's order, gathered from every rank, so that
+        classifiers can be ensembled afterwards (ULMFiT averages forward and backward)."""
+        rows = self._test_rows
+        self._test_rows = []
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            gathered: list[Any] = [None] * torch.distributed.get_world_size()
+            torch.distributed.all_gather_object(gathered, rows)
+            rows = [row for part in gathered for row in part]
+        if not self.trainer.is_global_zero or not rows:
+            return
+        index = torch.cat([r[0] for r in rows]).numpy()
+        order = np.unique(index, return_index=True)[1]  # DDP pads with repeated documents
+        probs = torch.cat([r[1] for r in rows]).float().numpy()[order]  # (N, C)
+        labels = torch.cat([r[2] for r in rows]).numpy()[order]  # (N,)
+        buffer = io.BytesIO()
+        np.savez(buffer, index=index[order], probs=probs, labels=labels)
+        atomic_write_bytes(run_dir(self.trainer) / TEST_PROBABILITIES, buffer.getvalue())
 
     def on_fit_end(self) -> None:
         labels = getattr(self.trainer.datamodule, "label_names", None)

@@ -163,3 +163,43 @@ def test_curve_configs_parse(config, monkeypatch):
     for stage in (parsed.lm, parsed.finetune):
         assert stage is None or Path(stage).is_file()
     assert parsed.summary_count in parsed.counts
+
+
+@pytest.mark.integration
+def test_curve_with_a_backward_model_adds_the_backward_classifier_and_their_average(tmp_path):
+    import numpy as np
+
+    lm_config = str(ROOT / "configs/ulmfit/embedded_lm.yaml")
+    main(["fit", "--config", lm_config, *_tiny(tmp_path, "fwd").split()])
+    main(["fit", "--config", lm_config, *_tiny(tmp_path, "bwd").split(), "--data.backwards", "true"])
+    clas = _tiny(tmp_path, "clas", classifier=True).replace("--data.train_size 60", "")
+    main(
+        [
+            "curve",
+            "--pretrained", str(tmp_path / "fwd/version_0/pretrained"),
+            "--backward", str(tmp_path / "bwd/version_0/pretrained"),
+            "--classifier", str(ROOT / "configs/ulmfit/embedded_clas.yaml"),
+            "--classifier_args", clas,
+            "--methods", "[ulmfit, nb_lr]",
+            "--counts", "[20]",
+            "--seeds", "[1]",
+            "--min_epoch_docs", "40",
+            "--summary_count", "20",
+            "--output_dir", str(tmp_path / "curve"),
+        ]
+    )  # fmt: skip
+    result = json.loads((tmp_path / "curve/version_0/curve.json").read_text())
+    rows = {r["method"]: r for r in result["rows"]}
+    assert sorted(rows) == ["nb_lr", "ulmfit", "ulmfit_bwd", "ulmfit_ensemble"]
+    assert _config(rows["ulmfit_bwd"]["run_dir"])["data"]["init_args"]["backwards"] is True
+    assert _config(rows["ulmfit"]["run_dir"])["data"]["init_args"]["backwards"] is False
+    fwd, bwd = (np.load(Path(rows[m]["run_dir"]) / "test_probabilities.npz") for m in
+                ("ulmfit", "ulmfit_bwd"))  # fmt: skip
+    assert np.array_equal(fwd["labels"], bwd["labels"])
+    assert np.array_equal(fwd["index"], np.arange(len(fwd["index"])))  # the split's order
+    for table, method in ((fwd, "ulmfit"), (bwd, "ulmfit_bwd")):  # the files hold the test
+        assert (table["probs"].argmax(-1) == table["labels"]).mean() == pytest.approx(
+            rows[method]["acc"]
+        )
+    average = ((fwd["probs"] + bwd["probs"]) / 2).argmax(-1)
+    assert rows["ulmfit_ensemble"]["acc"] == pytest.approx((average == fwd["labels"]).mean())
