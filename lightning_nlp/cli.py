@@ -191,6 +191,7 @@ def run_cli(args: list[str] | None = None, run: bool = True) -> LightningNLPCLI:
                 "use_distributed_sampler": False,  # the project's samplers split by rank
                 "log_every_n_steps": 20,
                 "devices": 1,  # more (DDP) only when asked: --trainer.devices N
+                "sync_batchnorm": True,  # under DDP batch norm sees the whole step's batch
             },
             save_config_kwargs={"overwrite": True},
             parser_kwargs={
@@ -249,6 +250,17 @@ def main(args: list[str] | None = None) -> None:
     ) as error:
         print(f"lightning-nlp: error: {error}", file=sys.stderr)  # noqa: T201
         sys.exit(2)
+    finally:
+        _end_process_group()
+
+
+def _end_process_group() -> None:
+    """Ends a DDP run's process group before the interpreter exits: left to the exit, gloo's
+    threads can abort a finished rank ("terminate called without an active exception")."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":

@@ -276,12 +276,18 @@ class Task(pl.LightningModule):
 
     def on_before_backward(self, loss: torch.Tensor) -> None:
         """Stops the run at a non-finite loss, before it reaches the weights: the checkpoints
-        on disk stay the last good ones."""
-        if not torch.isfinite(loss.detach()).all():
+        on disk stay the last good ones. Under DDP the ranks decide together (one scalar
+        all-reduce a step), so every rank stops with the message instead of the others
+        waiting in the next all-reduce until it times out."""
+        finite = bool(torch.isfinite(loss.detach()).all())
+        if self.trainer.world_size > 1:
+            finite = self.trainer.strategy.reduce_boolean_decision(finite, all=True)
+        if not finite:
             last = run_dir(self.trainer) / "checkpoints" / "last.ckpt"
             kept = f"the last good checkpoint is {last}" if last.is_file() else "no checkpoint yet"
+            where = "" if self.trainer.world_size == 1 else " on at least one rank"
             raise TrainingDiverged(
-                f"the training loss is {float(loss):.4g} at step {self.global_step} (epoch "
+                f"the training loss is {float(loss):.4g}{where} at step {self.global_step} (epoch "
                 f"{self.current_epoch}); the run stops here and {kept}. Lower the learning "
                 "rate or clip gradients (--trainer.gradient_clip_val) and resume from it"
             )

@@ -69,3 +69,18 @@ def test_two_ranks_score_every_document_once(tmp_path, monkeypatch, data):
             assert ddp[name] == pytest.approx(value, rel=1e-5)
         else:  # counts: exactly
             assert ddp[name] == value, name
+
+
+def test_under_ddp_batch_norm_is_synchronised_across_ranks(tmp_path, monkeypatch):
+    """The ULMFiT head's BatchNorm1d would keep per-rank statistics: the CLI turns on
+    Lightning's sync_batchnorm, which makes it SyncBatchNorm when the run is DDP."""
+    from pytorch_lightning.plugins.layer_sync import TorchSyncBatchNorm
+
+    monkeypatch.chdir(tmp_path)
+    args = [*_ulmfit(tmp_path), "--data.cache_dir", str(tmp_path / "cache")]
+    args += ["--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp"]
+    cli = run_cli([*args, "--trainer.logger", "false"], run=False)
+    assert isinstance(cli.trainer.strategy._layer_sync, TorchSyncBatchNorm)
+    network = cli.trainer.strategy._layer_sync.apply(cli.model.network)
+    kinds = {type(m).__name__ for m in network.modules()}
+    assert "SyncBatchNorm" in kinds and "BatchNorm1d" not in kinds
