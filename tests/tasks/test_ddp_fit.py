@@ -35,6 +35,17 @@ def _classifier(tmp_path: Path, batch: int) -> list[str]:
     ]  # fmt: skip
 
 
+def _embedded_classifier(tmp_path: Path, batch: int) -> list[str]:
+    return [
+        "--config", str(ROOT / "configs/classify/embedded_lstm.yaml"),
+        "--data.num_docs", "150", "--data.cache_dir", str(tmp_path / "cache"),
+        "--data.batch_size", str(batch),
+        "--model.network.embed_dim", "16", "--model.network.hidden_dim", "16",
+        "--model.network.dropout", "0", "--trainer.max_epochs", "2",
+        "--trainer.enable_progress_bar", "false", *LOGGER,
+    ]  # fmt: skip
+
+
 def _language_model(tmp_path: Path, batch: int) -> list[str]:
     corpus = write_corpus(tmp_path / "corpus")
     args = _tiny_args(corpus, tmp_path, epochs=2, wandb=False)
@@ -78,7 +89,9 @@ def _fit(args: list[str], folder: Path, devices: int) -> tuple[list[dict[str, fl
 
 @pytest.mark.integration
 @pytest.mark.parametrize(
-    "task", [_classifier, _language_model, _bilm], ids=["lstm-sst2", "lstm-lm", "elmo-bilm"]
+    "task",
+    [_classifier, _embedded_classifier, _language_model, _bilm],
+    ids=["lstm-sst2", "lstm-embedded", "lstm-lm", "elmo-bilm"],
 )
 def test_two_ranks_with_batch_b_follow_one_process_with_batch_2b(tmp_path, monkeypatch, task):
     monkeypatch.chdir(tmp_path)
