@@ -47,8 +47,11 @@ import torch
 from torch import nn
 
 from lightning_nlp.checkpoints import CheckpointError
-from lightning_nlp.data.classification_datamodule import prediction_documents
-from lightning_nlp.data.classification_dataset import ClassificationDataset, SortishBatchSampler
+from lightning_nlp.data.classification_dataset import (
+    ClassificationDataset,
+    SortishBatchSampler,
+    prediction_documents,
+)
 from lightning_nlp.data.io import atomic_write_text
 from lightning_nlp.data.token_cache import default_cache_dir, tokenize_texts
 from lightning_nlp.nn.elmo.elmo import Elmo

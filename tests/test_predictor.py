@@ -377,3 +377,27 @@ def test_serve_defaults_to_fp32_and_resolves_auto_once(tiny_folder, monkeypatch)
     _fake_times(monkeypatch, {"int8": 0.5})
     serve_module.serve(str(tiny_folder), backend="auto")
     assert servers[-1].backend == "int8"  # the workers load what auto chose, not "auto"
+
+
+@pytest.mark.parametrize("language_model", [False, True], ids=["classifier", "language-model"])
+def test_load_and_predict_do_not_import_lightning(tmp_path, language_model):
+    """Inference needs torch alone: a service that loads a model folder does not import
+    Lightning (nor the training tasks and data modules)."""
+    import subprocess
+
+    folder = _tiny_folder(tmp_path / "tiny", language_model=language_model)
+    use = "p.generate('good', max_tokens=3)" if language_model else "p.predict(['good', 'bad'])"
+    script = (
+        "import sys, lightning_nlp\n"
+        f"p = lightning_nlp.load({str(folder)!r})\n"
+        f"{use}\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in "
+        "('pytorch_lightning', 'lightning', 'lightning_fabric', 'torchmetrics')]\n"
+        "print(sorted(loaded)[:5])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+        env={**__import__("os").environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

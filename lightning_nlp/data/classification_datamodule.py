@@ -14,7 +14,12 @@ import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
 from lightning_nlp.data.artifacts import check_same_data, load_artifacts, save_artifacts
-from lightning_nlp.data.classification_dataset import ClassificationDataset, SortishBatchSampler
+from lightning_nlp.data.classification_dataset import (
+    ClassificationDataset,
+    SortishBatchSampler,
+    prediction_documents,
+    split_documents,
+)
 from lightning_nlp.data.io import CorpusError, read_lines, split_lines
 from lightning_nlp.data.labeled_texts import (
     LabeledTexts,
@@ -251,7 +256,7 @@ class ClassificationDataModule(pl.LightningDataModule):
                         f"{origin}: label {label!r} does not occur in the training data "
                         f"(known labels: {self.label_names})"
                     )
-            docs = _split_documents(
+            docs = split_documents(
                 self._table(name), self.vocab, self.hparams.max_len, self.hparams.backwards
             )
             keep = [i for i, doc in enumerate(docs) if len(doc)]
@@ -339,24 +344,3 @@ class ClassificationDataModule(pl.LightningDataModule):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Refuses a checkpoint of another vocabulary, label set or tokeniser."""
         check_same_data(self, state_dict)
-
-
-def prediction_documents(
-    table: TokenTable, vocab: Vocab, max_len: int | None, backwards: bool = False
-) -> list[np.ndarray]:
-    """The documents to classify as the model was trained to read them; an empty one (an
-    empty line still gets a prediction) is read as a single unknown token."""
-    docs = _split_documents(table, vocab, max_len, backwards)
-    return [doc if len(doc) else np.asarray([vocab.unk_id], np.int32) for doc in docs]
-
-
-def _split_documents(
-    table: TokenTable, vocab: Vocab, max_len: int | None, backwards: bool = False
-) -> list[np.ndarray]:
-    """One id array per document, cut to its first `max_len` tokens, reversed if `backwards`."""
-    ids = table.numericalize(vocab)
-    starts, ends = table.offsets[:-1], table.offsets[1:]
-    if max_len is not None:
-        ends = np.minimum(ends, starts + max_len)
-    docs = [ids[s:e] for s, e in zip(starts, ends)]
-    return [doc[::-1].copy() for doc in docs] if backwards else docs

@@ -12,6 +12,8 @@ from torch import Tensor
 from torch.utils.data import Dataset, Sampler
 
 from lightning_nlp.data.io import CorpusError
+from lightning_nlp.data.token_cache import TokenTable
+from lightning_nlp.data.vocab import Vocab
 
 
 class TextBatch(NamedTuple):
@@ -176,3 +178,24 @@ class SortishBatchSampler(Sampler[list[int]]):
             return max(1, steps + int(tail >= self.world_size)) * self._copies()
         own = len(range(self.rank, n, self.world_size))
         return math.ceil(own / self.batch_size)
+
+
+def prediction_documents(
+    table: TokenTable, vocab: Vocab, max_len: int | None, backwards: bool = False
+) -> list[np.ndarray]:
+    """The documents to classify as the model was trained to read them; an empty one (an
+    empty line still gets a prediction) is read as a single unknown token."""
+    docs = split_documents(table, vocab, max_len, backwards)
+    return [doc if len(doc) else np.asarray([vocab.unk_id], np.int32) for doc in docs]
+
+
+def split_documents(
+    table: TokenTable, vocab: Vocab, max_len: int | None, backwards: bool = False
+) -> list[np.ndarray]:
+    """One id array per document, cut to its first `max_len` tokens, reversed if `backwards`."""
+    ids = table.numericalize(vocab)
+    starts, ends = table.offsets[:-1], table.offsets[1:]
+    if max_len is not None:
+        ends = np.minimum(ends, starts + max_len)
+    docs = [ids[s:e] for s, e in zip(starts, ends)]
+    return [doc[::-1].copy() for doc in docs] if backwards else docs
