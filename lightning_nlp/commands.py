@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from jsonargparse import ActionConfigFile, ArgumentParser
 
 from lightning_nlp.config_sections import IGNORED_SECTIONS
 from lightning_nlp.data.classification_datamodule import ClassificationDataModule
+from lightning_nlp.data.io import atomic_path
 from lightning_nlp.metrics.classification import classification_report
 
 log = logging.getLogger(__name__)
@@ -70,14 +69,11 @@ def train_vectors_command(args: list[str]) -> Path:
     options = config.vectors.as_dict()
     vectors = train_vectors(_train_tokens(datamodule), **options)
     output = Path(config.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
-    os.close(fd)
-    if output.suffix == ".kv":
-        vectors.save(tmp)
-    else:
-        vectors.save_word2vec_format(tmp, binary=False)
-    os.replace(tmp, output)
+    with atomic_path(output) as tmp:
+        if output.suffix == ".kv":
+            vectors.save(str(tmp))
+        else:
+            vectors.save_word2vec_format(str(tmp), binary=False)
     print(json.dumps({"output": str(output), "words": len(vectors), "dim": vectors.vector_size}))  # noqa: T201
     return output
 

@@ -23,7 +23,7 @@ from torch import Tensor
 from lightning_nlp.checkpoints import CheckpointError
 from lightning_nlp.data.vocab import BOS, EOS, PAD, SPECIALS, UNK, Vocab
 from lightning_nlp.nn.awd_lstm import AWDLSTMLanguageModel
-from lightning_nlp.pretrained import save_pretrained
+from lightning_nlp.pretrained import rows_at, save_pretrained
 
 FASTAI_SPECIALS = {
     "xxpad": PAD, "_pad_": PAD,
@@ -92,12 +92,9 @@ def convert_fastai(
     vocab = Vocab([*SPECIALS, *rest])
     source = {token: i for i, token in reversed(list(enumerate(renamed)))}  # first occurrence
     index = torch.tensor([source.get(token, -1) for token in vocab.itos])
-    known = index >= 0
 
     def rows(weight: Tensor) -> Tensor:
-        result = weight.mean(dim=0, keepdim=True).expand(len(vocab), *weight.shape[1:]).clone()
-        result[known] = weight[index[known]]
-        return result
+        return rows_at(weight, index)
 
     model = AWDLSTMLanguageModel(
         len(vocab), embedding.shape[1], hidden_dim, num_layers, pad_id=vocab.pad_id

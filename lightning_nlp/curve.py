@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from jsonargparse import ActionConfigFile, ArgumentParser
 
-from lightning_nlp.data.io import atomic_write_text
+from lightning_nlp.data.io import atomic_path, atomic_write_text
 from lightning_nlp.loggers import new_run_dir, wandb_has_credentials
 from lightning_nlp.recipe import SCRATCH_ARGS, fit_stage, lm_continuation, pretrain_stages
 
@@ -172,10 +172,9 @@ def plot_curve(summary: list[dict[str, Any]], path: Path) -> None:
     axes.grid(True, which="both", alpha=0.3)
     axes.legend()
     figure.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    figure.savefig(tmp, dpi=120)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=120)
     plt.close(figure)
-    os.replace(tmp, path)
 
 
 def _log_to_wandb(folder: Path, rows: list[CurveRow], png: Path) -> None:

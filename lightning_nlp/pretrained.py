@@ -133,10 +133,16 @@ def retarget_rows(weight: Tensor, old: Vocab, new: Vocab) -> tuple[Tensor, int]:
     """Rows of `weight` (V_old, ...) re-indexed for the new vocabulary: a word in both keeps its
     row, a new word gets the mean row. Returns (V_new, ...) and how many rows were copied."""
     index = torch.tensor([old.stoi.get(token, -1) for token in new.itos])  # (V_new,)
+    return rows_at(weight, index), int((index >= 0).sum())
+
+
+def rows_at(weight: Tensor, index: Tensor) -> Tensor:
+    """weight (V_old, ...) -> (len(index), ...): row index[i] of `weight`, or the mean row where
+    index[i] is -1 (a word the old vocabulary lacks)."""
     known = index >= 0
-    result = weight.mean(dim=0, keepdim=True).expand(len(new), *weight.shape[1:]).clone()
+    result = weight.mean(dim=0, keepdim=True).expand(len(index), *weight.shape[1:]).clone()
     result[known] = weight[index[known]]
-    return result, int(known.sum())
+    return result
 
 
 def transfer_weights(

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from torchmetrics import MeanMetric
 
 from lightning_nlp.data.classification_dataset import TextBatch
-from lightning_nlp.data.io import atomic_write_bytes
+from lightning_nlp.data.io import atomic_path, atomic_write_bytes, atomic_write_text
 from lightning_nlp.loggers import run_dir
 from lightning_nlp.metrics.classification import (
     classification_metrics,
@@ -206,8 +206,9 @@ class TextClassifierTask(Task):
         figure = plot_confusion_matrix(matrix, names, "test confusion matrix")
         folder = run_dir(self.trainer)
         folder.mkdir(parents=True, exist_ok=True)
-        figure.savefig(folder / "test_confusion_matrix.png", dpi=120)
-        (folder / "test_report.txt").write_text(report + "\n")
+        with atomic_path(folder / "test_confusion_matrix.png") as tmp:
+            figure.savefig(tmp, dpi=120)
+        atomic_write_text(folder / "test_report.txt", report + "\n")
         if type(self.logger).__name__ == "WandbLogger":
             import wandb
 

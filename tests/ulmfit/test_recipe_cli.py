@@ -171,7 +171,9 @@ def test_curve_with_a_backward_model_adds_the_backward_classifier_and_their_aver
 
     lm_config = str(ROOT / "configs/ulmfit/embedded_lm.yaml")
     main(["fit", "--config", lm_config, *_tiny(tmp_path, "fwd").split()])
-    main(["fit", "--config", lm_config, *_tiny(tmp_path, "bwd").split(), "--data.backwards", "true"])
+    main(
+        ["fit", "--config", lm_config, *_tiny(tmp_path, "bwd").split(), "--data.backwards", "true"]
+    )
     clas = _tiny(tmp_path, "clas", classifier=True).replace("--data.train_size 60", "")
     main(
         [

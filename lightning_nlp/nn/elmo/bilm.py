@@ -14,6 +14,7 @@ from lightning_nlp.nn.elmo.char_cnn import CharCNNEncoder
 from lightning_nlp.nn.elmo.projected_lstm import LSTMState, ProjectedLSTM
 from lightning_nlp.nn.functional import lengths_to_mask
 from lightning_nlp.nn.init_args import init_arguments
+from lightning_nlp.nn.padded_rnn import reverse_within_lengths
 
 
 class BiLMOutput(NamedTuple):
@@ -102,9 +103,9 @@ class BiLM(nn.Module):
         mask = lengths_to_mask(full, wrapped.shape[1])  # (B, T + 2)
         tokens = tokens * mask.unsqueeze(-1)
         forward = self._run(self.forward_layers, tokens, full, "forward")
-        backward_in = _reverse_within(tokens, full)
+        backward_in = reverse_within_lengths(tokens, full)
         backward = [
-            _reverse_within(x, full)
+            reverse_within_lengths(x, full)
             for x in self._run(self.backward_layers, backward_in, full, "backward")
         ]
         layers = [torch.cat([tokens, tokens], dim=-1)]
@@ -140,11 +141,3 @@ class BiLM(nn.Module):
         wrapped[:, 0] = self.sentinels[0]
         wrapped[torch.arange(batch, device=chars.device), lengths + 1] = self.sentinels[1]
         return wrapped
-
-
-def _reverse_within(x: Tensor, lengths: Tensor) -> Tensor:
-    """x: (B, T, D); each row's first lengths[b] steps reversed, the padding left in place."""
-    steps = torch.arange(x.shape[1], device=x.device)[None, :]  # (1, T)
-    last = (lengths.to(x.device) - 1)[:, None]  # (B, 1)
-    index = torch.where(steps <= last, last - steps, steps)  # (B, T)
-    return x.gather(1, index.unsqueeze(-1).expand_as(x))
