@@ -105,10 +105,17 @@ def test_ulmfit_notebook_runs_on_tiny_data(tmp_path):
             "LNLP_NB_EPOCHS": "1",
             "LNLP_NB_WORK_DIR": str(tmp_path / "work"),
             "XDG_CACHE_HOME": str(tmp_path / "cache"),
+            "LNLP_NB_CURVE_LM": str(tmp_path / "no_such_model"),  # the notebook's own LM
+            "LNLP_NB_CURVE_COUNTS": "10",
+            "LNLP_NB_CURVE_SEEDS": "1",
+            "LNLP_NB_CURVE_MIN_DOCS": "20",
+            "WANDB_MODE": "disabled",  # as notebooks/execute.py runs it
         },
     )
     outputs = "".join(o.get("text", "") for cell in notebook.cells for o in cell.get("outputs", []))
+    assert "image/png" in notebook.cells[-1].outputs[-1]["data"]  # the curve's plot
     for expected in (
+        "tfidf_lr",  # the curve's table
         "general LM:",
         "fine-tuned LM:",
         "ULMFiT (pretrained)",
