@@ -119,7 +119,7 @@ class RNNClassifier(nn.Module):
         else:  # exported graphs (TorchScript, ONNX) cannot hold packed sequences
             output, last = run_padded(self.rnn, embedded, lengths)  # (B, T, D * H), (D, B, H)
         if self.pooling == "last":
-            return last.transpose(0, 1).flatten(1)  # (B, D * H)
+            return last.transpose(0, 1).flatten(1).float()  # (B, D * H), fp32 under bf16
         if self.packed:
             output, _ = pad_packed_sequence(
                 packed_out, batch_first=True, total_length=embedded.shape[1]
@@ -129,7 +129,7 @@ class RNNClassifier(nn.Module):
             output = output.contiguous()  # (B, T, D * H)
         mask = lengths_to_mask(lengths, embedded.shape[1]).to(output.device)  # (B, T)
         pool = masked_mean if self.pooling == "mean" else masked_max
-        return pool(output, mask)  # (B, D * H)
+        return pool(output.float(), mask)  # (B, D * H); pooled in fp32 (a bf16 sum drifts)
 
     def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
         """tokens: (B, T) ids; lengths: (B,) real lengths. Returns logits (B, C)."""

@@ -210,3 +210,19 @@ def test_matrix_products_read_contiguous_activations(case, mode, precision):
     assert not layouts.strided, "non-contiguous inputs of matrix products:\n" + "\n".join(
         layouts.strided
     )
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+def test_classic_classifier_pools_in_fp32_under_bf16(pooling):
+    """As the ULMFiT classifier does (and the README says): the pooled features are fp32 under
+    bf16 autocast, so a mean over a long document does not drift in bf16."""
+    from lightning_nlp.nn.text_classifiers import RNNClassifier
+    from lightning_nlp.precision import emulated_bf16_kernels
+
+    network = RNNClassifier(30, 8, 8, 2, cell="lstm", pooling=pooling, bidirectional=True)
+    tokens = torch.randint(1, 30, (3, 12))
+    lengths = torch.tensor([12, 5, 1])
+    # the LSTM kernels return bf16 as AMX's do (emulated, so any CPU checks it)
+    with emulated_bf16_kernels(), torch.autocast("cpu", dtype=torch.bfloat16):
+        features = network.encode(tokens, lengths)
+    assert features.dtype == torch.float32 and features.shape == (3, 16)
