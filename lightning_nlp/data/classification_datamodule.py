@@ -113,6 +113,7 @@ class ClassificationDataModule(pl.LightningDataModule):
         self._tables: dict[str, TokenTable] = {}
         self._splits: dict[str, ClassificationSplit] = {}
         self._vocab: Vocab | None = None
+        self._trained_words: int | None = None  # set when eval words extend the vocabulary
         self._label_names: list[str] | None = None
         self._datasets: dict[str, ClassificationDataset] = {}
 
@@ -143,8 +144,16 @@ class ClassificationDataModule(pl.LightningDataModule):
                     self._vocab = self._with_eval_words(self._vocab)
         return self._vocab
 
+    @property
+    def trained_words(self) -> int:
+        """How many of the vocabulary's words come from training text: the ids after them
+        (`eval_words_in_vocab`) are validation and test words, for their spelling only."""
+        vocab = self.vocab
+        return self._trained_words if self._trained_words is not None else len(vocab)
+
     def _with_eval_words(self, vocab: Vocab) -> Vocab:
         """`vocab`, then the validation and test words it lacks, sorted."""
+        self._trained_words = len(vocab)
         extra: set[str] = set()
         for split in ("valid", "test"):
             try:

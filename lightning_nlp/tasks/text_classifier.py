@@ -111,7 +111,7 @@ class TextClassifierTask(Task):
             self.load_pretrained(self.hparams.pretrained, self.trainer.datamodule)
         if hasattr(self.network, "set_vocabulary"):  # a character-level embedder (ELMo)
             datamodule = self.trainer.datamodule
-            self.network.set_vocabulary(datamodule.vocab.itos)
+            self.network.set_vocabulary(datamodule.vocab.itos, datamodule.trained_words)
             if not datamodule.hparams.get("eval_words_in_vocab", False):
                 log.warning(
                     "validation/test words that training lacks reach %s as '<unk>': pass "

@@ -204,3 +204,5 @@ def test_eval_words_in_vocab_appends_test_only_words(tmp_path):
     test_doc = spelled.split("test").documents[0]
     assert spelled.vocab.unk_id not in test_doc
     assert plain.vocab.unk_id in plain.split("test").documents[0]
+    # the ids from trained_words on are the test-only words (for the spelling only)
+    assert spelled.trained_words == len(plain.vocab) == plain.trained_words

@@ -446,6 +446,30 @@ def test_elmo_classifier_with_a_word_embedding_beside_elmo(tmp_path):
     torch.testing.assert_close(seen[0][..., :5], classifier.embedding(tokens))
 
 
+def test_words_only_evaluation_text_has_reach_the_word_embedding_as_unk(tmp_path):
+    """Like with like against the word-only baselines: a word that only validation/test text
+    has ("dog", id 5 of 6 with 5 trained words) is spelled out for ELMo but reaches the word
+    embedding as `<unk>`, not as its never-trained row; and it survives a checkpoint."""
+    from lightning_nlp.data.vocab import SPECIALS, Vocab
+    from lightning_nlp.nn.elmo.classifier import ElmoClassifier
+    from lightning_nlp.pretrained import save_pretrained
+
+    network = BiLMLanguageModel(4, FILTERS, char_dim=4, projection_dim=6, cell_dim=8)
+    folder = save_pretrained(tmp_path / "bilm", network, Vocab(list(SPECIALS)), "whitespace")
+    classifier = ElmoClassifier(6, 3, str(folder), embed_dim=5, hidden_dim=4).eval()
+    classifier.set_vocabulary([*SPECIALS, "cat", "dog"], trained_words=5)
+    seen = []
+    recur = classifier.recur
+    classifier.recur = lambda inputs, lengths: seen.append(inputs) or recur(inputs, lengths)
+    classifier(torch.tensor([[4, 5]]), torch.tensor([2]))
+    expected = classifier.embedding(torch.tensor([[4, 1]]))  # cat, <unk>
+    torch.testing.assert_close(seen[0][..., :5], expected)
+    assert classifier.char_table[5].any()  # "dog" keeps its spelling for ELMo
+    rebuilt = ElmoClassifier(6, 3, str(folder), embed_dim=5, hidden_dim=4)
+    rebuilt.load_state_dict(classifier.state_dict())
+    assert rebuilt.word_limit.tolist() == [5, 1]
+
+
 def test_elmo_classifier_with_elmo_at_its_output(tmp_path):
     from lightning_nlp.data.vocab import SPECIALS, Vocab
     from lightning_nlp.nn.elmo.classifier import ElmoClassifier

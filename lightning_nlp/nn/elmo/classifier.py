@@ -87,14 +87,26 @@ class ElmoClassifier(RNNClassifier):
         self.register_buffer(
             "char_table", torch.zeros(vocab_size, MAX_WORD_LENGTH, dtype=torch.int16)
         )
+        # ids from trained_words on are words that only validation/test text has: spelled out
+        # for ELMo, but `<unk>` for the trainable word embedding, whose rows for them never
+        # trained (as the word-only baselines see them). [trained_words, unk_id]
+        self.register_buffer("word_limit", torch.tensor([vocab_size, 0]))
 
-    def set_vocabulary(self, itos: Sequence[str]) -> None:
-        """Spells out each word id; `<pad>` (id `pad_id`) stays all zeros (no token)."""
+    def set_vocabulary(self, itos: Sequence[str], trained_words: int | None = None) -> None:
+        """Spells out each word id; `<pad>` (id `pad_id`) stays all zeros (no token). Ids from
+        `trained_words` on (default: none) reach the word embedding as `<unk>`."""
         if len(itos) != self.char_table.shape[0]:
             raise ValueError(f"{len(itos)} words for a table of {self.char_table.shape[0]}")
         table = torch.from_numpy(token_char_ids(list(itos))).to(torch.int16)
         table[self.init_args["pad_id"]] = 0
         self.char_table.copy_(table)
+        trained = len(itos) if trained_words is None else trained_words
+        unk = list(itos).index("<unk>") if trained < len(itos) else 0
+        self.word_limit.copy_(torch.tensor([trained, unk]))
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: Any) -> None:
+        state_dict.setdefault(prefix + "word_limit", torch.tensor([len(self.char_table), 0]))
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
     def encode(self, tokens: Tensor, lengths: Tensor) -> Tensor:
         """tokens: (B, T) word ids; lengths: (B,). [word embedding;] ELMo -> RNN, pooled
@@ -106,7 +118,9 @@ class ElmoClassifier(RNNClassifier):
         elmo = self.elmo(chars)
         inputs = elmo.representations[0]  # (B, T, 2P)
         if hasattr(self, "embedding"):
-            inputs = torch.cat([self.embed(tokens), inputs], dim=-1)  # (B, T, E + 2P)
+            trained, unk = self.word_limit[0], self.word_limit[1]
+            words = torch.where(tokens >= trained, unk, tokens)  # (B, T)
+            inputs = torch.cat([self.embed(words), inputs], dim=-1)  # (B, T, E + 2P)
         features = self.recur(inputs, lengths)  # (B, D * H)
         if len(elmo.representations) == 1:
             return features
