@@ -24,6 +24,7 @@ from lightning_nlp.callbacks.jsonl_prediction_writer import (
     JSONLPredictionWriter,
     stdout_for_predictions_only,
 )
+from lightning_nlp.callbacks.learning_rates import LearningRateLogger
 from lightning_nlp.checkpoints import (
     CheckpointError,
     check_task,
@@ -192,6 +193,7 @@ def run_cli(args: list[str] | None = None, run: bool = True) -> LightningNLPCLI:
                 "log_every_n_steps": 20,
                 "devices": 1,  # more (DDP) only when asked: --trainer.devices N
                 "sync_batchnorm": True,  # under DDP batch norm sees the whole step's batch
+                "callbacks": [LearningRateLogger()],  # every run logs its learning rates
             },
             save_config_kwargs={"overwrite": True},
             parser_kwargs={

@@ -272,3 +272,28 @@ def test_every_listed_subcommand_has_a_function():
 
     assert set(EXTRA_COMMANDS) == set(COMMAND_FUNCTIONS)
     assert all(callable(_extra_command(name)) for name in EXTRA_COMMANDS)
+
+
+def test_fit_logs_the_learning_rate_of_every_parameter_group(tmp_path, monkeypatch):
+    """ULMFiT's classifier: one rate per layer group (discriminative), each step."""
+    import csv
+
+    monkeypatch.chdir(tmp_path)
+    args = [
+        "fit", "--config", str(ROOT / "configs/ulmfit/embedded_clas.yaml"),
+        "--data.num_docs", "600", "--data.train_size", "60", "--data.cache_dir", str(tmp_path / "cache"),
+        "--model.network.embed_dim", "8", "--model.network.hidden_dim", "8",
+        "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "3",
+        "--trainer.limit_val_batches", "1", "--trainer.log_every_n_steps", "1",
+        "--trainer.enable_progress_bar", "false",
+        "--trainer.default_root_dir", str(tmp_path / "run"),
+    ]  # fmt: skip
+    run_cli([*args, "--trainer.logger", "pytorch_lightning.loggers.CSVLogger"])
+    with open(tmp_path / "run" / "version_0" / "metrics.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    columns = sorted(c for c in rows[0] if c.startswith("lr-"))
+    assert len(columns) > 1  # one per layer group
+    first = next(r for r in rows if r[columns[0]])
+    rates = sorted(float(first[c]) for c in columns)
+    assert rates[-1] / rates[0] > 2.0  # lower groups at lower rates
+    run_cli([*args, "--trainer.logger", "false"])  # a run without a logger is not refused

@@ -28,65 +28,32 @@ def confusion_matrix(num_classes: int) -> MulticlassConfusionMatrix:
 
 
 def classification_report(matrix: np.ndarray, label_names: list[str]) -> str:
-    """Per-class precision, recall, F1 and support from a (C, C) confusion matrix (rows = truth),
-    laid out like scikit-learn's classification report."""
-    matrix = np.asarray(matrix, dtype=np.float64)
-    support = matrix.sum(axis=1)
-    predicted = matrix.sum(axis=0)
-    hits = np.diag(matrix)
-    precision = np.divide(hits, predicted, out=np.zeros_like(hits), where=predicted > 0)
-    recall = np.divide(hits, support, out=np.zeros_like(hits), where=support > 0)
-    denominator = precision + recall
-    f1 = np.divide(
-        2 * precision * recall, denominator, out=np.zeros_like(hits), where=denominator > 0
+    """scikit-learn's per-class report (precision, recall, F1, support; 3 digits) from a
+    (C, C) confusion matrix whose rows are the true classes."""
+    from sklearn.metrics import classification_report as sklearn_report
+
+    matrix = np.asarray(matrix, dtype=np.int64)
+    truth, predicted = np.nonzero(matrix)
+    counts = matrix[truth, predicted]
+    return sklearn_report(
+        np.repeat(truth, counts),
+        np.repeat(predicted, counts),
+        labels=list(range(len(label_names))),
+        target_names=label_names,
+        digits=3,
+        zero_division=0,
     )
-    width = max(12, *(len(name) for name in label_names))
-    lines = [f"{'':>{width}} {'precision':>9} {'recall':>9} {'f1-score':>9} {'support':>9}", ""]
-    for i, name in enumerate(label_names):
-        lines.append(
-            f"{name:>{width}} {precision[i]:9.3f} {recall[i]:9.3f} {f1[i]:9.3f} {int(support[i]):9d}"
-        )
-    total = support.sum()
-    lines.append("")
-    lines.append(
-        f"{'accuracy':>{width}} {'':>9} {'':>9} {hits.sum() / max(total, 1):9.3f} {int(total):9d}"
-    )
-    for name, weights in (("macro avg", np.ones_like(support)), ("weighted avg", support)):
-        norm = max(weights.sum(), 1)
-        lines.append(
-            f"{name:>{width}} {(precision * weights).sum() / norm:9.3f} "
-            f"{(recall * weights).sum() / norm:9.3f} {(f1 * weights).sum() / norm:9.3f} {int(total):9d}"
-        )
-    return "\n".join(lines)
 
 
-def plot_confusion_matrix(
-    matrix: np.ndarray, label_names: list[str], title: str = "confusion matrix"
-):
-    """A matplotlib figure of the confusion matrix with counts in the cells."""
+def plot_confusion_matrix(metric: MulticlassConfusionMatrix, label_names: list[str], title: str):
+    """A matplotlib figure of the metric's confusion matrix (torchmetrics' plot), counts in
+    the cells."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     size = max(4, 0.6 * len(label_names) + 2)
-    figure, axes = plt.subplots(figsize=(size, size))
-    axes.imshow(matrix, cmap="Blues")
-    axes.set_xticks(range(len(label_names)), label_names, rotation=45, ha="right")
-    axes.set_yticks(range(len(label_names)), label_names)
-    axes.set_xlabel("predicted")
-    axes.set_ylabel("true")
+    figure, axes = metric.plot(labels=label_names)
+    figure.set_size_inches(size, size)
     axes.set_title(title)
-    threshold = matrix.max() / 2 if matrix.size else 0
-    for (row, col), value in np.ndenumerate(matrix):
-        axes.text(
-            col,
-            row,
-            int(value),
-            ha="center",
-            va="center",
-            color="white" if value > threshold else "black",
-            fontsize=8,
-        )
     figure.tight_layout()
     return figure

@@ -195,15 +195,16 @@ class TextClassifierTask(Task):
     def on_test_epoch_end(self) -> None:
         self._save_test_probabilities()
         matrix = self.test_confusion.compute().cpu().numpy()
-        self.test_confusion.reset()
         datamodule = getattr(self.trainer, "datamodule", None)
         names = getattr(datamodule, "label_names", None) or [str(i) for i in range(len(matrix))]
         report = classification_report(matrix, names)
         self.test_report = report
         if not self.trainer.is_global_zero:
+            self.test_confusion.reset()
             return
         rank_zero_info(f"\nTest classification report\n{report}\n")
-        figure = plot_confusion_matrix(matrix, names, "test confusion matrix")
+        figure = plot_confusion_matrix(self.test_confusion, names, "test confusion matrix")
+        self.test_confusion.reset()
         folder = run_dir(self.trainer)
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_path(folder / "test_confusion_matrix.png") as tmp:
