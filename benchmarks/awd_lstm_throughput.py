@@ -9,7 +9,8 @@ and clipping at 0.25; rounds alternate so that changes in machine load hit both.
 with the same shapes, weight drop 0.5, its own AR/TAR callbacks, SGD and clipping at 0.25 is
 timed too through `Learner.fit` (`fastai_ratio`: ours over fastai's). With `--bf16 auto` (the
 default) ours is also timed in bf16-mixed where the CPU has bf16 units (`bf16_floor_ratio`: ours
-in bf16 over the fp32 floor); the CPU's support is printed. Last line: one JSON object.
+in bf16 over the fp32 floor) and so is the bare stack under bf16 autocast, the ceiling
+(`bf16_bare_ratio`: ours in bf16 over it); the CPU's support is printed. Last line: one JSON object.
 
     python benchmarks/awd_lstm_throughput.py [--steps 8] [--rounds 2] [--fastai-python PATH]
         [--bf16 auto|on|off]
@@ -62,11 +63,12 @@ class FloorLM(nn.Module):
         return self.decoder(x), new_state
 
 
-def floor(steps: int) -> float:
+def floor(steps: int, bf16: bool = False) -> float:
+    """The bare stack's tokens/s; `bf16`: under bf16 autocast (the ceiling of ours in bf16)."""
     torch.manual_seed(0)
     model = FloorLM()
     optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
-    return bare_loop_tokens_per_s(model, optimizer, _loader(steps), WARMUP)
+    return bare_loop_tokens_per_s(model, optimizer, _loader(steps), WARMUP, bf16)
 
 
 def ours(steps: int, precision: str = "32-true") -> float:
@@ -140,17 +142,19 @@ def main() -> None:
                         help="time ours in bf16-mixed too (auto: where the CPU has bf16 units)")  # fmt: skip
     args = parser.parse_args()
     with_bf16 = bf16_columns_wanted(args.bf16)
-    floors, oursl, fastais, bf16 = [], [], [], []
+    floors, oursl, fastais, bf16, bare_bf16 = [], [], [], [], []
     for round_ in range(args.rounds):
         floors.append(floor(args.steps))
         oursl.append(ours(args.steps))
         if with_bf16:
             bf16.append(ours(args.steps, "bf16-mixed"))
+            bare_bf16.append(floor(args.steps, bf16=True))
         if args.fastai_python:
             fastais.append(fastai(args.fastai_python, args.steps))
         print(
             f"round {round_}: floor {floors[-1]:.0f} tok/s, ours {oursl[-1]:.0f} tok/s"
-            + (f", ours bf16-mixed {bf16[-1]:.0f} tok/s" if bf16 else ""),
+            + (f", ours bf16-mixed {bf16[-1]:.0f} tok/s" if bf16 else "")
+            + (f", bare bf16 stack {bare_bf16[-1]:.0f} tok/s" if bare_bf16 else ""),
             file=sys.stderr,
         )
     result = {
@@ -170,6 +174,8 @@ def main() -> None:
         "fastai_ratio": round(max(oursl) / max(fastais), 3) if fastais else None,
         "awd_lstm_bf16_tokens_per_s": round(max(bf16)) if bf16 else None,
         "bf16_floor_ratio": round(max(bf16) / max(floors), 3) if bf16 else None,
+        "bare_bf16_tokens_per_s": round(max(bare_bf16)) if bare_bf16 else None,
+        "bf16_bare_ratio": round(max(bf16) / max(bare_bf16), 3) if bare_bf16 else None,
         "bf16_fastai_ratio": round(max(bf16) / max(fastais), 3) if bf16 and fastais else None,
         **bf16_fields(),
     }

@@ -34,7 +34,7 @@ import pytorch_lightning as pl
 import torch
 
 from lightning_nlp.cli import run_cli
-from lightning_nlp.precision import bf16_support
+from lightning_nlp.training.precision import bf16_support
 
 ROOT = Path(__file__).resolve().parents[1]
 PRECISIONS = ("32-true", "bf16-mixed")
@@ -102,7 +102,7 @@ def predict_texts(data_dir: str | None, count: int) -> list[str]:
     if data_dir:
         lines = (Path(data_dir) / "sst2" / "stsa.binary.test").read_text().splitlines()
         return [line.partition(" ")[2] for line in lines[:count]]
-    from lightning_nlp.data.synthetic_reviews import generate_reviews
+    from lightning_nlp.data.synthetic.reviews import generate_reviews
 
     return [review.text for review in generate_reviews(count, seed=1)]
 

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lightning_nlp.precision import bf16_support, emulated_bf16_kernels
+from lightning_nlp.training.precision import bf16_support, emulated_bf16_kernels
 
 BATCH, BPTT = 20, 35
 

@@ -24,10 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 CORPORA = {  # name -> (data module, folder)
-    "sst2": ("lightning_nlp.data.sst2.SST2DataModule", "sst2"),
-    "trec": ("lightning_nlp.data.trec.TRECDataModule", "trec"),
-    "imdb_sample": ("lightning_nlp.data.imdb_sample.IMDbSampleDataModule", "imdb_sample"),
-    "gnad": ("lightning_nlp.data.gnad.GNADDataModule", "10kgnad"),
+    "sst2": ("lightning_nlp.data.classification.sst2.SST2DataModule", "sst2"),
+    "trec": ("lightning_nlp.data.classification.trec.TRECDataModule", "trec"),
+    "imdb_sample": (
+        "lightning_nlp.data.classification.imdb_sample.IMDbSampleDataModule",
+        "imdb_sample",
+    ),
+    "gnad": ("lightning_nlp.data.classification.gnad.GNADDataModule", "10kgnad"),
 }
 CSV_CANDIDATES = {
     "bilstm_last": [

@@ -32,15 +32,15 @@ import torch
 import torch.nn.functional as F
 import yaml
 
-from lightning_nlp.data.characters import batch_char_ids
-from lightning_nlp.data.classification_dataset import TextBatch
-from lightning_nlp.data.trec import TRECDataModule
-from lightning_nlp.data.vocab import SPECIALS, Vocab
+from lightning_nlp.data.classification.dataset import TextBatch
+from lightning_nlp.data.classification.trec import TRECDataModule
+from lightning_nlp.data.text.vocab import SPECIALS, Vocab
 from lightning_nlp.nn.elmo.bilm import BiLM
+from lightning_nlp.nn.elmo.characters import batch_char_ids
 from lightning_nlp.nn.elmo.classifier import ElmoClassifier
 from lightning_nlp.nn.elmo.language_model import BiLMLanguageModel
 from lightning_nlp.nn.elmo.published import bilm_from_options
-from lightning_nlp.pretrained import save_pretrained
+from lightning_nlp.weights.pretrained import save_pretrained
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED_OPTIONS = {  # elmo_2x4096_512_2048cnn_2xhighway_options.json

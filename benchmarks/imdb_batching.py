@@ -18,8 +18,8 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 
-from lightning_nlp.data.classification_dataset import SortishBatchSampler
-from lightning_nlp.data.imdb import IMDbDataModule
+from lightning_nlp.data.classification.dataset import SortishBatchSampler
+from lightning_nlp.data.classification.imdb import IMDbDataModule
 from lightning_nlp.nn.text_classifiers import RNNClassifier
 from lightning_nlp.tasks.text_classifier import TextClassifierTask
 

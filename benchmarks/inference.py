@@ -31,7 +31,7 @@ SMALL = 5000
 def read_test_set(data_dir: str, docs: int) -> tuple[list[str], list[str]]:
     """Texts and gold labels ("positive"/"negative") of the first `docs` test reviews, interleaved so
     that any prefix holds both classes."""
-    from lightning_nlp.data.imdb import LABELS, iter_imdb
+    from lightning_nlp.data.classification.imdb import LABELS, iter_imdb
 
     by_label: dict[str, list[str]] = {"pos": [], "neg": []}
     for _, label, text, _ in iter_imdb(data_dir, ["test"], ["pos", "neg"]):
@@ -92,7 +92,7 @@ def main() -> None:
     if args.worker:
         worker(args.model, args.backend, args.texts_file, args.docs, args.chunk, args.batch_size)
         return
-    from lightning_nlp.precision import bf16_support
+    from lightning_nlp.training.precision import bf16_support
 
     texts, labels = read_test_set(args.data_dir, args.docs)
     with tempfile.TemporaryDirectory() as tmp:  # one file per size: a worker reads only its own

@@ -15,9 +15,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from lightning_nlp.data.lm_stream import BPTTSampler, LMStream
+from lightning_nlp.data.lm.stream import BPTTSampler, LMStream
 from lightning_nlp.nn.recurrent_state import detach_state
-from lightning_nlp.precision import EMULATE_ENV, bf16_support
+from lightning_nlp.training.precision import EMULATE_ENV, bf16_support
 
 
 def random_loader(vocab: int, batch: int, bptt: int, windows: int) -> DataLoader:
@@ -28,18 +28,24 @@ def random_loader(vocab: int, batch: int, bptt: int, windows: int) -> DataLoader
 
 
 def bare_loop_tokens_per_s(
-    model: nn.Module, optimizer: torch.optim.Optimizer, loader: DataLoader, warmup: int
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    loader: DataLoader,
+    warmup: int,
+    bf16: bool = False,
 ) -> float:
     """Trains `model` (returning logits and state first) over `loader`, state carried and
-    detached, clipping at 0.25; tokens/s after the first `warmup` windows."""
+    detached, clipping at 0.25; tokens/s after the first `warmup` windows. `bf16`: the forward
+    under bf16 autocast (the loss in fp32), as bf16-mixed runs it."""
     model.train()
     state, start, tokens = None, 0.0, 0
     for i, (inputs, targets) in enumerate(loader):
         if i == warmup:
             start = time.perf_counter()
-        logits, state = model(inputs, state)[:2]
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits, state = model(inputs, state)[:2]
         state = detach_state(state)
-        loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten())
+        loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten())
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from inference import read_test_set
 
-from lightning_nlp.serve import background_server
+from lightning_nlp.inference.serve import background_server
 
 
 def post(url: str, text: str) -> float:

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lightning_nlp.data.token_cache import tokenize_cached
+from lightning_nlp.data.text.token_cache import tokenize_cached
 
 
 def read_imdb_reviews(archive: Path, limit: int | None = None) -> list[str]:

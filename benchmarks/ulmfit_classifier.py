@@ -198,8 +198,8 @@ def fastai_comparison(python: str, vocab_size: int, pad_id: int, batches: dict) 
 
 
 def imdb(data_dir: str, batches: int, fastai_python: str | None = None) -> dict[str, float]:
-    from lightning_nlp.data.classification_dataset import SortishBatchSampler
-    from lightning_nlp.data.imdb import IMDbDataModule
+    from lightning_nlp.data.classification.dataset import SortishBatchSampler
+    from lightning_nlp.data.classification.imdb import IMDbDataModule
 
     dm = IMDbDataModule(data_dir, max_vocab=VOCAB, batch_size=32, eval_batch_size=64)
     dm.setup("fit")

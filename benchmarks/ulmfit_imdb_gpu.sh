@@ -59,7 +59,7 @@ say "all labels: the forward and backward classifiers' average"
 $PYTHON - "$OUT" <<'PY'
 import json, sys
 from pathlib import Path
-from lightning_nlp.curve import CurveRow, ensemble_row
+from lightning_nlp.cli.curve import CurveRow, ensemble_row
 
 out = Path(sys.argv[1])
 rows = [CurveRow(**r) for n in ("all_fwd", "all_bwd")

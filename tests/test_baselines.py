@@ -7,14 +7,14 @@ import sys
 import numpy as np
 import pytest
 
-from lightning_nlp.baselines import (
+from lightning_nlp.cli import main
+from lightning_nlp.cli.baselines import (
     LINEAR_METHODS,
     NBLogisticRegression,
     evaluate_linear_baseline,
     fit_linear_baseline,
     uni_bigrams,
 )
-from lightning_nlp.cli import main
 from tests.test_cli import ROOT
 
 EMBEDDED = str(ROOT / "configs/classify/embedded_lstm.yaml")
@@ -109,7 +109,7 @@ def embedded_args(tmp_path, monkeypatch):
 
 
 def test_baseline_command_on_a_label_budget(embedded_args, capsys):
-    from lightning_nlp.data.embedded import EmbeddedClassificationDataModule
+    from lightning_nlp.data.synthetic.embedded import EmbeddedClassificationDataModule
 
     main(["baseline", *embedded_args, "--method", "nb_lr", "--data.train_size", "100"])
     out = capsys.readouterr().out.strip().splitlines()

@@ -16,11 +16,11 @@ import pytest
 import torch
 from pytorch_lightning.callbacks import Callback
 
-from lightning_nlp import precision
 from lightning_nlp.cli import main, run_cli
-from lightning_nlp.generate import generate
-from lightning_nlp.loggers import run_dir
+from lightning_nlp.cli.generate import generate
 from lightning_nlp.tasks.language_model import LanguageModelTask
+from lightning_nlp.training import precision
+from lightning_nlp.training.loggers import run_dir
 from tests.data import corpus_fixtures as fx
 from tests.test_cli import ROOT
 
@@ -174,7 +174,7 @@ def test_elmo_bilm_and_classifier_fit_in_bf16(bf16, tmp_path, capsys):
     (text / "a.txt").write_text("How far is Denver from Aspen ? Who wrote it .\n" * 40)
     cli, losses = _fit([
         "--config", str(ROOT / "configs/elmo/bilm_imdb.yaml"),
-        "--data.class_path", "lightning_nlp.data.sentence_lm.SentenceFilesDataModule",
+        "--data.class_path", "lightning_nlp.data.sentences.datamodule.SentenceFilesDataModule",
         "--data.data_dir", str(text), "--data.val_fraction", "0.1",
         "--data.cache_dir", str(tmp_path / "cache"), "--data.batch_size", "16",
         "--model.network.filters", "[[1, 8], [2, 8]]", "--model.network.cell_dim", "32",

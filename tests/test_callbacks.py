@@ -5,11 +5,11 @@ import sys
 import pytorch_lightning as pl
 import torch
 
-from lightning_nlp.callbacks.jsonl_prediction_writer import JSONLPredictionWriter
-from lightning_nlp.callbacks.progress import LogFriendlyProgressBar
-from lightning_nlp.data.embedded import EmbeddedClassificationDataModule
+from lightning_nlp.data.synthetic.embedded import EmbeddedClassificationDataModule
 from lightning_nlp.nn.text_classifiers import AveragedEmbeddingClassifier, RNNClassifier
 from lightning_nlp.tasks.text_classifier import TextClassifierTask
+from lightning_nlp.training.callbacks.jsonl_prediction_writer import JSONLPredictionWriter
+from lightning_nlp.training.callbacks.progress import LogFriendlyProgressBar
 
 
 def _dm(tmp_path, **kw):

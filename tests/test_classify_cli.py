@@ -223,9 +223,9 @@ def test_a_language_model_checkpoint_is_refused_plainly(tmp_path, tiny_corpus, m
 def test_train_vectors_then_baseline(tmp_path, capsys):
     from sklearn.linear_model import LogisticRegression
 
-    from lightning_nlp.commands import mean_vectors
-    from lightning_nlp.data.sst2 import SST2DataModule
-    from lightning_nlp.vectors import load_vectors
+    from lightning_nlp.cli.commands import mean_vectors
+    from lightning_nlp.data.classification.sst2 import SST2DataModule
+    from lightning_nlp.weights.vectors import load_vectors
 
     fx.write_sst2(tmp_path / "sst2", n=60)
     common = ["--config", CONFIG, "--data.data_dir", str(tmp_path / "sst2")]

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from lightning_nlp.checkpoints import CheckpointError
 from lightning_nlp.cli import main, run_cli
-from lightning_nlp.data.io import CorpusError
-from lightning_nlp.generate import generate
+from lightning_nlp.cli.generate import generate
+from lightning_nlp.data.text.io import CorpusError
+from lightning_nlp.weights.checkpoints import CheckpointError
 
 ROOT = Path(__file__).resolve().parents[1]
 # LightningCLI configs (a `curve` config names other configs instead of a model)
@@ -22,7 +22,7 @@ def user_env() -> dict[str, str]:
     """The environment a user runs the commands in: this one without the W&B variables that
     the tests set (its WANDB_* variables). Only where W&B credentials are stored does it
     keep runs offline, so that tests never upload."""
-    from lightning_nlp.loggers import wandb_has_credentials
+    from lightning_nlp.training.loggers import wandb_has_credentials
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
     if wandb_has_credentials():
@@ -37,7 +37,7 @@ def _tiny_args(corpus: Path, tmp_path: Path, epochs: int = 2, wandb: bool = True
         "--config",
         str(ROOT / "configs/lm/embedded_lstm.yaml"),
         "--data",
-        "lightning_nlp.data.lm_datamodule.TextFilesLMDataModule",
+        "lightning_nlp.data.lm.datamodule.TextFilesLMDataModule",
         "--data.data_dir",
         str(corpus),
         "--data.cache_dir",
@@ -76,7 +76,7 @@ def _config_data(config: Path, tmp_path: Path, tiny_corpus: Path) -> list[str]:
     from tests.data import corpus_fixtures as fx
 
     data_class = yaml.safe_load(config.read_text())["data"]["class_path"]
-    if data_class.split(".")[2] in ("wikitext", "ptb", "lm_datamodule"):
+    if data_class.split(".")[2] == "lm":  # lightning_nlp.data.lm.*: WikiText, PTB, text files
         return [
             "--data.data_dir",
             str(tiny_corpus),
@@ -108,9 +108,9 @@ def _config_data(config: Path, tmp_path: Path, tiny_corpus: Path) -> list[str]:
 
 def _tiny_bilm(tmp_path: Path) -> Path:
     """A model folder of a tiny, untrained biLM (for the ELMo classifier configs)."""
-    from lightning_nlp.data.vocab import SPECIALS, Vocab
+    from lightning_nlp.data.text.vocab import SPECIALS, Vocab
     from lightning_nlp.nn.elmo.language_model import BiLMLanguageModel
-    from lightning_nlp.pretrained import save_pretrained
+    from lightning_nlp.weights.pretrained import save_pretrained
 
     network = BiLMLanguageModel(4, [[1, 4]], projection_dim=4, cell_dim=8)
     return save_pretrained(tmp_path / "bilm", network, Vocab(list(SPECIALS)), "whitespace")
@@ -268,7 +268,7 @@ def test_ranks_started_by_a_run_use_its_saved_vocabulary(tiny_corpus, tmp_path, 
 
 
 def test_every_listed_subcommand_has_a_function():
-    from lightning_nlp.cli import COMMAND_FUNCTIONS, EXTRA_COMMANDS, _extra_command
+    from lightning_nlp.cli.main import COMMAND_FUNCTIONS, EXTRA_COMMANDS, _extra_command
 
     assert set(EXTRA_COMMANDS) == set(COMMAND_FUNCTIONS)
     assert all(callable(_extra_command(name)) for name in EXTRA_COMMANDS)

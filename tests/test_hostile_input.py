@@ -23,10 +23,10 @@ import pytest
 import torch
 
 import lightning_nlp
-from lightning_nlp.checkpoints import CheckpointError
 from lightning_nlp.cli import main
-from lightning_nlp.data.download import Source, ensure_files
-from lightning_nlp.data.io import CorpusError
+from lightning_nlp.data.text.download import Source, ensure_files
+from lightning_nlp.data.text.io import CorpusError
+from lightning_nlp.weights.checkpoints import CheckpointError
 from tests.conftest import write_corpus
 from tests.data import corpus_fixtures as fx
 from tests.test_cli import ROOT, _tiny_args

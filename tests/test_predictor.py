@@ -9,9 +9,9 @@ import pytest
 import torch
 
 import lightning_nlp
-from lightning_nlp.checkpoints import CheckpointError
 from lightning_nlp.cli import main, run_cli
-from lightning_nlp.generate import generate
+from lightning_nlp.cli.generate import generate
+from lightning_nlp.weights.checkpoints import CheckpointError
 from tests import test_classify_cli
 from tests.test_classify_cli import TEXTS, _args, _expected_probs
 from tests.test_cli import _tiny_args
@@ -134,7 +134,7 @@ def _post(url: str, body: bytes, content_type: str = "application/json") -> tupl
 def test_serve_answers_concurrent_requests_as_predict_and_refuses_bad_ones(exported, tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    from lightning_nlp.serve import background_server
+    from lightning_nlp.inference.serve import background_server
 
     log = tmp_path / "server.log"
     options = ["--backend", "fp32", "--max_batch_size", "8", "--max_payload_bytes", "5000"]
@@ -220,10 +220,10 @@ SENTENCES = ["a good film", "dull", "the plot was not very funny", "", "moving a
 
 
 def _tiny_folder(folder, seed: int = 0, language_model: bool = False):
-    from lightning_nlp.data.vocab import SPECIALS, Vocab
+    from lightning_nlp.data.text.vocab import SPECIALS, Vocab
     from lightning_nlp.nn.lstm_lm import LSTMLanguageModel
     from lightning_nlp.nn.text_classifiers import RNNClassifier
-    from lightning_nlp.pretrained import save_pretrained
+    from lightning_nlp.weights.pretrained import save_pretrained
 
     torch.manual_seed(seed)
     vocab = Vocab([*SPECIALS, *WORDS])
@@ -242,7 +242,7 @@ def tiny_folder(tmp_path, monkeypatch):
 
 def _fake_times(monkeypatch, seconds: dict[str, float]) -> list[str]:
     """Makes `auto` see `seconds` per backend (1.0 for others); returns the backends timed."""
-    from lightning_nlp import predictor
+    from lightning_nlp.inference import predictor
 
     timed = []
 
@@ -257,8 +257,8 @@ def _fake_times(monkeypatch, seconds: dict[str, float]) -> list[str]:
 def test_the_default_backend_is_fp32_as_predict_computes(tiny_folder):
     import inspect
 
-    from lightning_nlp import predictor as module
-    from lightning_nlp.serve import serve
+    from lightning_nlp.inference import predictor as module
+    from lightning_nlp.inference.serve import serve
 
     for function in (lightning_nlp.load, module.load, module.Predictor, serve):
         assert inspect.signature(function).parameters["backend"].default == "fp32", function
@@ -277,7 +277,7 @@ def test_the_default_backend_is_fp32_as_predict_computes(tiny_folder):
 
 
 def test_auto_chooses_the_fastest_accepted_backend_fp32_included(tiny_folder, monkeypatch):
-    from lightning_nlp import predictor as module
+    from lightning_nlp.inference import predictor as module
 
     _fake_times(monkeypatch, {"fp32": 1.0, "bf16": 2.0, "int8": 1.5})
     slower = lightning_nlp.load(tiny_folder, backend="auto")
@@ -293,7 +293,7 @@ def test_auto_chooses_the_fastest_accepted_backend_fp32_included(tiny_folder, mo
 
 
 def test_auto_measured_here_is_never_slower_than_fp32(tiny_folder, tmp_path):
-    from lightning_nlp import predictor as module
+    from lightning_nlp.inference import predictor as module
 
     chosen = lightning_nlp.load(tiny_folder, backend="auto", batch_size=8)
     entry = chosen.auto
@@ -312,7 +312,7 @@ def test_auto_measured_here_is_never_slower_than_fp32(tiny_folder, tmp_path):
 
 
 def test_auto_refuses_a_backend_beyond_the_tolerance(tiny_folder, monkeypatch):
-    from lightning_nlp import predictor as module
+    from lightning_nlp.inference import predictor as module
 
     _fake_times(monkeypatch, {"fp32": 1.0, "bf16": 2.0, "int8": 0.1})  # int8 the fastest
     honest = module.Predictor._probs
@@ -332,7 +332,7 @@ def test_auto_refuses_a_backend_beyond_the_tolerance(tiny_folder, monkeypatch):
 
 
 def test_auto_is_cached_per_folder_and_machine(tiny_folder, tmp_path, monkeypatch):
-    from lightning_nlp import predictor as module
+    from lightning_nlp.inference import predictor as module
 
     timed = _fake_times(monkeypatch, {"int8": 0.5})
     first = lightning_nlp.load(tiny_folder, backend="auto")
@@ -360,7 +360,7 @@ def test_auto_is_cached_per_folder_and_machine(tiny_folder, tmp_path, monkeypatc
 
 
 def test_serve_defaults_to_fp32_and_resolves_auto_once(tiny_folder, monkeypatch):
-    from lightning_nlp import serve as serve_module
+    from lightning_nlp.inference import serve as serve_module
 
     servers = []
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from lightning_nlp.data.imdb_sample import IMDbSampleDataModule
-from lightning_nlp.data.sst2 import SST2DataModule
-from lightning_nlp.data.trec import TRECDataModule
+from lightning_nlp.data.classification.imdb_sample import IMDbSampleDataModule
+from lightning_nlp.data.classification.sst2 import SST2DataModule
+from lightning_nlp.data.classification.trec import TRECDataModule
 from tests.conftest import shared_corpus
 
 

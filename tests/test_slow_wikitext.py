@@ -4,7 +4,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from lightning_nlp.data.wikitext import WikiText2DataModule
+from lightning_nlp.data.lm.wikitext import WikiText2DataModule
 from lightning_nlp.nn.lstm_lm import LSTMLanguageModel
 from lightning_nlp.tasks.language_model import LanguageModelTask
 from tests.conftest import shared_corpus

@@ -5,9 +5,14 @@ import pytest
 import torch
 from gensim.models import FastText, KeyedVectors
 
-from lightning_nlp.data.io import CorpusError
-from lightning_nlp.data.vocab import Vocab
-from lightning_nlp.vectors import build_embedding_matrix, guess_format, load_vectors, train_vectors
+from lightning_nlp.data.text.io import CorpusError
+from lightning_nlp.data.text.vocab import Vocab
+from lightning_nlp.weights.vectors import (
+    build_embedding_matrix,
+    guess_format,
+    load_vectors,
+    train_vectors,
+)
 
 WORDS = ["the", "cat", "sat", "mat"]
 

@@ -21,11 +21,18 @@ from torch import nn
 from torch.optim.lr_scheduler import OneCycleLR, ReduceLROnPlateau
 from torchmetrics import Metric
 
-from lightning_nlp.checkpoints import META_KEY, check_task, data_state, import_class, task_name
-from lightning_nlp.loggers import run_dir
 from lightning_nlp.nn.init_args import network_config
-from lightning_nlp.precision import check_bf16, emulated_bf16_kernels
-from lightning_nlp.schedules import STEP_SCHEDULES
+from lightning_nlp.nn.layer_groups import layer_groups
+from lightning_nlp.training.loggers import run_dir
+from lightning_nlp.training.precision import check_bf16, emulated_bf16_kernels
+from lightning_nlp.training.schedules import STEP_SCHEDULES
+from lightning_nlp.weights.checkpoints import (
+    META_KEY,
+    build_network,
+    check_task,
+    data_state,
+    task_name,
+)
 
 log = logging.getLogger(__name__)
 EXPORT_FOLDER = "pretrained"  # inside the run folder: the final weights as a model folder
@@ -41,30 +48,6 @@ def fresh_metric_states(module: nn.Module) -> None:
     for metric in module.modules():
         if isinstance(metric, Metric):
             metric.reset()
-
-
-def build_network(network: nn.Module | dict[str, Any]) -> nn.Module:
-    """The network itself, or one built from a `network_config` dict (from a checkpoint)."""
-    if isinstance(network, nn.Module):
-        return network
-    cls = import_class(network["class_path"])
-    if cls is None or not issubclass(cls, nn.Module):  # a checkpoint may name any class
-        raise ValueError(
-            f"the network {network['class_path']!r} is not an importable torch.nn.Module class"
-        )
-    return cls(**network.get("init_args", {}))
-
-
-def layer_groups(network: nn.Module) -> list[list[nn.Parameter]]:
-    """The network's own layer groups (bottom to top), or one group of everything."""
-    groups = (
-        network.layer_groups() if hasattr(network, "layer_groups") else [list(network.parameters())]
-    )
-    grouped = {id(p) for group in groups for p in group}
-    missing = [n for n, p in network.named_parameters() if id(p) not in grouped]
-    if missing:
-        raise ValueError(f"{type(network).__name__}.layer_groups() leaves out {missing[:3]}")
-    return groups
 
 
 class TrainingDiverged(RuntimeError):
@@ -150,7 +133,7 @@ class Task(pl.LightningModule):
         that lacks some of the network's tensors there (or has others, or other shapes) is
         refused, by name, unless the task's `pretrained_partial` hyperparameter asks to load
         what fits and leave the rest random (see `transfer_weights`)."""
-        from lightning_nlp.pretrained import load_pretrained, transfer_weights
+        from lightning_nlp.weights.pretrained import load_pretrained, transfer_weights
 
         hp = datamodule.hparams
         stats = transfer_weights(
@@ -247,7 +230,7 @@ class Task(pl.LightningModule):
             return None
         raise ValueError(
             "a step schedule needs a run of known length: set trainer.max_epochs or "
-            "trainer.max_steps, or add lightning_nlp.callbacks.time_budget.TimeBudget"
+            "trainer.max_steps, or add lightning_nlp.training.callbacks.time_budget.TimeBudget"
         )
 
     def on_train_epoch_start(self) -> None:
@@ -329,7 +312,7 @@ def _is_lightning_default(checkpoint: ModelCheckpoint) -> bool:
 def export_model_folder(task: Task, labels: list[str] | None = None) -> None:
     """Saves the task's network with its data module's vocabulary as the model folder
     `<run folder>/pretrained`."""
-    from lightning_nlp.pretrained import save_pretrained
+    from lightning_nlp.weights.pretrained import save_pretrained
 
     folder = run_dir(task.trainer) / EXPORT_FOLDER
     datamodule = task.trainer.datamodule

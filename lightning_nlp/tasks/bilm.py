@@ -6,9 +6,9 @@ import torch
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
-from lightning_nlp.data.sentence_lm import SentenceBatch
-from lightning_nlp.metrics.perplexity import Perplexity
+from lightning_nlp.data.sentences.datamodule import SentenceBatch
 from lightning_nlp.tasks.base import Task, export_model_folder
+from lightning_nlp.training.metrics.perplexity import Perplexity
 
 STAGES = ("train", "val", "test")
 DIRECTIONS = ("fwd", "bwd")

@@ -11,9 +11,9 @@ from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 from torch.utils._pytree import tree_map
 
-from lightning_nlp.metrics.perplexity import Perplexity
 from lightning_nlp.nn.recurrent_state import LMOutput, State, detach_state, state_batch_size
 from lightning_nlp.tasks.base import Task, export_model_folder
+from lightning_nlp.training.metrics.perplexity import Perplexity
 
 log = logging.getLogger(__name__)
 STAGES = ("train", "val", "test")
@@ -29,7 +29,7 @@ class LanguageModelTask(Task):
     learning rate is scaled by its window length over the data module's nominal `bptt`
     (AWD-LSTM, Merity et al. 2018): with variable-length windows, a short window would
     otherwise weigh as much as a long one. At the end of `fit` the weights are also saved as
-    a model folder, `<run>/pretrained` (see `lightning_nlp.pretrained`).
+    a model folder, `<run>/pretrained` (see `lightning_nlp.weights.pretrained`).
 
     Args:
         network: the language model, `forward(tokens, hidden) -> LMOutput`; its

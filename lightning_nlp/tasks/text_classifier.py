@@ -15,16 +15,16 @@ from pytorch_lightning.utilities import rank_zero_info
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
 
-from lightning_nlp.data.classification_dataset import TextBatch
-from lightning_nlp.data.io import atomic_path, atomic_write_bytes, atomic_write_text
-from lightning_nlp.loggers import run_dir
-from lightning_nlp.metrics.classification import (
+from lightning_nlp.data.classification.dataset import TextBatch
+from lightning_nlp.data.text.io import atomic_path, atomic_write_bytes, atomic_write_text
+from lightning_nlp.tasks.base import Task, export_model_folder
+from lightning_nlp.training.loggers import run_dir
+from lightning_nlp.training.metrics.classification import (
     classification_metrics,
     classification_report,
     confusion_matrix,
     plot_confusion_matrix,
 )
-from lightning_nlp.tasks.base import Task, export_model_folder
 
 log = logging.getLogger(__name__)
 STAGES = ("train", "val", "test")
@@ -50,7 +50,7 @@ class TextClassifierTask(Task):
         pretrained_partial: load only the `pretrained` tensors that fit, and leave the
             network's other encoder tensors random (they are named in a warning), instead of
             refusing a folder whose encoder differs.
-        vectors: word-vector file or gensim downloader name (see `lightning_nlp.vectors`),
+        vectors: word-vector file or gensim downloader name (see `lightning_nlp.weights.vectors`),
             copied into `network.embedding`.
         vectors_format: the file's format, "auto" to guess from the name.
         freeze_embeddings: keep pretrained embeddings fixed.
@@ -121,7 +121,7 @@ class TextClassifierTask(Task):
 
     def load_vectors(self, datamodule: Any) -> None:
         """Copies pretrained vectors for the data module's vocabulary into the embedding."""
-        from lightning_nlp.vectors import build_embedding_matrix, load_vectors
+        from lightning_nlp.weights.vectors import build_embedding_matrix, load_vectors
 
         vectors = load_vectors(self.hparams.vectors, self.hparams.vectors_format)
         matrix, coverage = build_embedding_matrix(

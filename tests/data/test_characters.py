@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from lightning_nlp.data.characters import (
+from lightning_nlp.nn.elmo.characters import (
     BOS_IDS,
     EOS_IDS,
     MAX_WORD_LENGTH,

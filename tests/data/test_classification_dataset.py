@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from lightning_nlp.data.classification_dataset import ClassificationDataset, SortishBatchSampler
+from lightning_nlp.data.classification.dataset import ClassificationDataset, SortishBatchSampler
 
 LENGTHS = np.random.default_rng(0).integers(1, 200, 1000)
 

@@ -3,14 +3,14 @@ from collections import Counter
 
 import pytest
 
-from lightning_nlp.data.gnad import GNADDataModule
-from lightning_nlp.data.imdb import IMDbDataModule
-from lightning_nlp.data.imdb_sample import IMDbSampleDataModule
-from lightning_nlp.data.io import CorpusError
-from lightning_nlp.data.newsgroups import NewsgroupsDataModule, six_way
-from lightning_nlp.data.sst2 import SST2DataModule
-from lightning_nlp.data.table_files import TableFilesDataModule, read_table
-from lightning_nlp.data.trec import TRECDataModule
+from lightning_nlp.data.classification.gnad import GNADDataModule
+from lightning_nlp.data.classification.imdb import IMDbDataModule
+from lightning_nlp.data.classification.imdb_sample import IMDbSampleDataModule
+from lightning_nlp.data.classification.newsgroups import NewsgroupsDataModule, six_way
+from lightning_nlp.data.classification.sst2 import SST2DataModule
+from lightning_nlp.data.classification.table_files import TableFilesDataModule, read_table
+from lightning_nlp.data.classification.trec import TRECDataModule
+from lightning_nlp.data.text.io import CorpusError
 from tests.data import corpus_fixtures as fx
 
 
@@ -130,8 +130,8 @@ def test_empty_documents_are_counted_not_fatal(tmp_path):
 
 
 def test_missing_corpus_files(tmp_path, monkeypatch):
-    import lightning_nlp.data.imdb as imdb
-    from lightning_nlp.data.download import Source
+    import lightning_nlp.data.classification.imdb as imdb
+    from lightning_nlp.data.text.download import Source
 
     monkeypatch.setattr(imdb, "SOURCE", Source("http://127.0.0.1:9/aclImdb_v1.tar.gz"))
     with pytest.raises(CorpusError, match="found neither stsa.binary.train nor train.tsv"):
@@ -141,7 +141,7 @@ def test_missing_corpus_files(tmp_path, monkeypatch):
 
 
 def test_stratified_split_is_seeded_and_balanced():
-    from lightning_nlp.data.labeled_texts import stratified_split
+    from lightning_nlp.data.classification.labeled_texts import stratified_split
 
     labels = ["a"] * 80 + ["b"] * 20
     kept, held = stratified_split(labels, 0.1, seed=3)
@@ -152,7 +152,7 @@ def test_stratified_split_is_seeded_and_balanced():
 
 
 def test_csv_quoted_field_keeps_its_newlines_and_record_lines(tmp_path):
-    from lightning_nlp.data.table_files import read_table
+    from lightning_nlp.data.classification.table_files import read_table
 
     path = tmp_path / "multi.csv"
     path.write_bytes(b'text,label\r\n"multi\nline\r\nreview",pos\r\n"one line",neg\r\n')
@@ -191,7 +191,7 @@ def test_split_seed_picks_validation_and_order_seed_only_the_batch_order(tmp_pat
 
 
 def test_eval_words_in_vocab_appends_test_only_words(tmp_path):
-    from lightning_nlp.data.trec import TRECDataModule
+    from lightning_nlp.data.classification.trec import TRECDataModule
 
     (tmp_path / "train_5500.label").write_text(
         "".join(f"NUM:dist How far is {w} ?\nLOC:city Where is {w} ?\n" for w in "abcdef")

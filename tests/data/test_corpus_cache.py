@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import pytorch_lightning as pl
 
-import lightning_nlp.data.token_cache as token_cache
-from lightning_nlp.data.io import CorpusError
-from lightning_nlp.data.lm_datamodule import TextFilesLMDataModule
+import lightning_nlp.data.text.token_cache as token_cache
+from lightning_nlp.data.lm.datamodule import TextFilesLMDataModule
+from lightning_nlp.data.text.io import CorpusError
 from lightning_nlp.nn.lstm_lm import LSTMLanguageModel
 from lightning_nlp.tasks.language_model import LanguageModelTask
 

@@ -3,8 +3,8 @@ import zipfile
 
 import pytest
 
-from lightning_nlp.data.download import Source, ensure_files
-from lightning_nlp.data.io import CorpusError
+from lightning_nlp.data.text.download import Source, ensure_files
+from lightning_nlp.data.text.io import CorpusError
 
 
 def _zip(tmp_path):

@@ -1,8 +1,8 @@
 import re
 from collections import Counter
 
-from lightning_nlp.data.embedded import EmbeddedLMDataModule, write_embedded_corpus
-from lightning_nlp.data.synthetic_reviews import (
+from lightning_nlp.data.synthetic.embedded import EmbeddedLMDataModule, write_embedded_corpus
+from lightning_nlp.data.synthetic.reviews import (
     LEXICON_SIZE,
     NEGATIVE_WORDS,
     POSITIVE_WORDS,
@@ -60,7 +60,8 @@ def test_files_and_datamodule(tmp_path):
 
 
 def test_generated_files_are_rewritten_when_the_generator_changes(tmp_path, monkeypatch):
-    from lightning_nlp.data import embedded, synthetic_reviews
+    from lightning_nlp.data.synthetic import embedded
+    from lightning_nlp.data.synthetic import reviews as synthetic_reviews
 
     folder = write_embedded_corpus(tmp_path / "emb", num_docs=100, seed=0)
     original = (folder / "train.txt").read_text()

@@ -1,6 +1,6 @@
 import pytest
 
-from lightning_nlp.data.io import CorpusError, atomic_write_text, read_lines, split_lines
+from lightning_nlp.data.text.io import CorpusError, atomic_write_text, read_lines, split_lines
 
 
 def test_missing_file(tmp_path):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from lightning_nlp.data.lm_stream import BPTTSampler, LMStream, bptt_windows
+from lightning_nlp.data.lm.stream import BPTTSampler, LMStream, bptt_windows
 
 
 def _epoch(stream, sampler):

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lightning_nlp.data.classification_dataset import SortishBatchSampler
-from lightning_nlp.data.io import split_lines
-from lightning_nlp.data.lm_stream import BPTTSampler, LMStream, bptt_windows
-from lightning_nlp.data.tokenize import get_tokenizer
-from lightning_nlp.data.vocab import SPECIALS, Vocab
+from lightning_nlp.data.classification.dataset import SortishBatchSampler
+from lightning_nlp.data.lm.stream import BPTTSampler, LMStream, bptt_windows
+from lightning_nlp.data.text.io import split_lines
+from lightning_nlp.data.text.tokenize import get_tokenizer
+from lightning_nlp.data.text.vocab import SPECIALS, Vocab
 
 settings.register_profile("project", max_examples=60, deadline=None)
 settings.load_profile("project")

@@ -1,9 +1,9 @@
 import numpy as np
 
-from lightning_nlp.data.characters import token_char_ids
-from lightning_nlp.data.sentence_lm import SentenceFilesDataModule, split_sentences
-from lightning_nlp.data.token_cache import TokenTable
-from lightning_nlp.data.vocab import Vocab
+from lightning_nlp.data.sentences.datamodule import SentenceFilesDataModule, split_sentences
+from lightning_nlp.data.text.token_cache import TokenTable
+from lightning_nlp.data.text.vocab import Vocab
+from lightning_nlp.nn.elmo.characters import token_char_ids
 
 
 def test_split_sentences_at_ends_documents_and_max_len():

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-import lightning_nlp.data.token_cache as token_cache
-from lightning_nlp.data.token_cache import tokenize_cached
-from lightning_nlp.data.tokenize import get_tokenizer
-from lightning_nlp.data.vocab import Vocab
+import lightning_nlp.data.text.token_cache as token_cache
+from lightning_nlp.data.text.token_cache import tokenize_cached
+from lightning_nlp.data.text.tokenize import get_tokenizer
+from lightning_nlp.data.text.vocab import Vocab
 
 TEXTS = [f"Doc {i % 37} is HERE and {'very ' * (i % 3)}long" for i in range(3000)] + ["", "x"]
 

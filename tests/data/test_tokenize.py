@@ -1,6 +1,6 @@
 import pytest
 
-from lightning_nlp.data.tokenize import get_tokenizer
+from lightning_nlp.data.text.tokenize import get_tokenizer
 
 
 def test_whitespace():

@@ -6,9 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lightning_nlp.data.io import CorpusError
-from lightning_nlp.data.labeled_texts import class_allocation, nested_stratified_sample
-from lightning_nlp.data.trec import TRECDataModule
+from lightning_nlp.data.classification.labeled_texts import (
+    class_allocation,
+    nested_stratified_sample,
+)
+from lightning_nlp.data.classification.trec import TRECDataModule
+from lightning_nlp.data.text.io import CorpusError
 
 SIZES = {"NUM": 250, "LOC": 150, "HUM": 100}  # 500 questions, no validation file
 

@@ -2,8 +2,8 @@ from collections import Counter
 
 import pytest
 
-from lightning_nlp.data.io import CorpusError
-from lightning_nlp.data.vocab import SPECIALS, Vocab
+from lightning_nlp.data.text.io import CorpusError
+from lightning_nlp.data.text.vocab import SPECIALS, Vocab
 
 DOCS = [["b", "a", "c", "a"], ["c", "a", "d"]]
 

@@ -18,18 +18,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
-from lightning_nlp.data.characters import batch_char_ids
-from lightning_nlp.data.vocab import SPECIALS
+from lightning_nlp.data.text.vocab import SPECIALS
 from lightning_nlp.nn.awd_lstm.classifier import AWDLSTMClassifier
 from lightning_nlp.nn.awd_lstm.language_model import AWDLSTMLanguageModel
 from lightning_nlp.nn.elmo.bilm import BiLM
+from lightning_nlp.nn.elmo.characters import batch_char_ids
 from lightning_nlp.nn.elmo.classifier import ElmoClassifier
 from lightning_nlp.nn.elmo.elmo import Elmo
 from lightning_nlp.nn.elmo.language_model import BiLMLanguageModel
 from lightning_nlp.nn.generation import beam_search, sample
 from lightning_nlp.nn.lstm_lm import LSTMLanguageModel
 from lightning_nlp.nn.text_classifiers import AveragedEmbeddingClassifier, RNNClassifier
-from lightning_nlp.precision import bf16_support
+from lightning_nlp.training.precision import bf16_support
 
 FILTERS = [[1, 4], [2, 5], [3, 3]]
 BILM = dict(filters=FILTERS, char_dim=4, num_highway=1, projection_dim=6, cell_dim=8)
@@ -217,7 +217,7 @@ def test_classic_classifier_pools_in_fp32_under_bf16(pooling):
     """As the ULMFiT classifier does (and the README says): the pooled features are fp32 under
     bf16 autocast, so a mean over a long document does not drift in bf16."""
     from lightning_nlp.nn.text_classifiers import RNNClassifier
-    from lightning_nlp.precision import emulated_bf16_kernels
+    from lightning_nlp.training.precision import emulated_bf16_kernels
 
     network = RNNClassifier(30, 8, 8, 2, cell="lstm", pooling=pooling, bidirectional=True)
     tokens = torch.randint(1, 30, (3, 12))

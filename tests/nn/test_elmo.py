@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 import torch
 
-from lightning_nlp.data.characters import (
+from lightning_nlp.nn.elmo.bilm import BiLM
+from lightning_nlp.nn.elmo.char_cnn import CharCNNEncoder
+from lightning_nlp.nn.elmo.characters import (
     BOS_IDS,
     EOS_IDS,
     NUM_CHARACTERS,
     batch_char_ids,
     token_char_ids,
 )
-from lightning_nlp.nn.elmo.bilm import BiLM
-from lightning_nlp.nn.elmo.char_cnn import CharCNNEncoder
 from lightning_nlp.nn.elmo.elmo import Elmo
 from lightning_nlp.nn.elmo.highway import Highway
 from lightning_nlp.nn.elmo.language_model import BiLMLanguageModel
@@ -288,8 +288,8 @@ def test_published_loader_errors(tmp_path):
 def test_published_name_offline_says_where_to_put_the_files(tmp_path, monkeypatch):
     import urllib.error
 
-    from lightning_nlp.data import download
-    from lightning_nlp.data.io import CorpusError
+    from lightning_nlp.data.text import download
+    from lightning_nlp.data.text.io import CorpusError
 
     def offline(url, target):
         raise urllib.error.URLError("no network")
@@ -406,9 +406,9 @@ def test_cache_computes_a_repeated_sentence_once_and_respects_its_memory_limit(t
 
 
 def test_elmo_classifier_spells_its_vocabulary(tmp_path):
-    from lightning_nlp.data.vocab import SPECIALS, Vocab
+    from lightning_nlp.data.text.vocab import SPECIALS, Vocab
     from lightning_nlp.nn.elmo.classifier import ElmoClassifier
-    from lightning_nlp.pretrained import save_pretrained
+    from lightning_nlp.weights.pretrained import save_pretrained
 
     network = BiLMLanguageModel(4, FILTERS, char_dim=4, projection_dim=6, cell_dim=8)
     folder = save_pretrained(tmp_path / "bilm", network, Vocab(list(SPECIALS)), "whitespace")
@@ -429,9 +429,9 @@ def test_elmo_classifier_spells_its_vocabulary(tmp_path):
 
 
 def test_elmo_classifier_with_a_word_embedding_beside_elmo(tmp_path):
-    from lightning_nlp.data.vocab import SPECIALS, Vocab
+    from lightning_nlp.data.text.vocab import SPECIALS, Vocab
     from lightning_nlp.nn.elmo.classifier import ElmoClassifier
-    from lightning_nlp.pretrained import save_pretrained
+    from lightning_nlp.weights.pretrained import save_pretrained
 
     network = BiLMLanguageModel(4, FILTERS, char_dim=4, projection_dim=6, cell_dim=8)
     folder = save_pretrained(tmp_path / "bilm", network, Vocab(list(SPECIALS)), "whitespace")
@@ -450,9 +450,9 @@ def test_words_only_evaluation_text_has_reach_the_word_embedding_as_unk(tmp_path
     """Like with like against the word-only baselines: a word that only validation/test text
     has ("dog", id 5 of 6 with 5 trained words) is spelled out for ELMo but reaches the word
     embedding as `<unk>`, not as its never-trained row; and it survives a checkpoint."""
-    from lightning_nlp.data.vocab import SPECIALS, Vocab
+    from lightning_nlp.data.text.vocab import SPECIALS, Vocab
     from lightning_nlp.nn.elmo.classifier import ElmoClassifier
-    from lightning_nlp.pretrained import save_pretrained
+    from lightning_nlp.weights.pretrained import save_pretrained
 
     network = BiLMLanguageModel(4, FILTERS, char_dim=4, projection_dim=6, cell_dim=8)
     folder = save_pretrained(tmp_path / "bilm", network, Vocab(list(SPECIALS)), "whitespace")
@@ -471,9 +471,9 @@ def test_words_only_evaluation_text_has_reach_the_word_embedding_as_unk(tmp_path
 
 
 def test_elmo_classifier_with_elmo_at_its_output(tmp_path):
-    from lightning_nlp.data.vocab import SPECIALS, Vocab
+    from lightning_nlp.data.text.vocab import SPECIALS, Vocab
     from lightning_nlp.nn.elmo.classifier import ElmoClassifier
-    from lightning_nlp.pretrained import save_pretrained
+    from lightning_nlp.weights.pretrained import save_pretrained
 
     network = BiLMLanguageModel(4, FILTERS, char_dim=4, projection_dim=6, cell_dim=8)
     folder = save_pretrained(tmp_path / "bilm", network, Vocab(list(SPECIALS)), "whitespace")
@@ -513,11 +513,11 @@ def test_elmo_classifier_with_elmo_at_its_output(tmp_path):
 
 
 def test_elmo_classifier_graphs_are_refused(tmp_path):
-    from lightning_nlp.checkpoints import CheckpointError
-    from lightning_nlp.data.vocab import SPECIALS, Vocab
-    from lightning_nlp.graphs import check_exportable
+    from lightning_nlp.data.text.vocab import SPECIALS, Vocab
+    from lightning_nlp.inference.graphs import check_exportable
     from lightning_nlp.nn.elmo.classifier import ElmoClassifier
-    from lightning_nlp.pretrained import save_pretrained
+    from lightning_nlp.weights.checkpoints import CheckpointError
+    from lightning_nlp.weights.pretrained import save_pretrained
 
     network = BiLMLanguageModel(4, FILTERS, char_dim=4, projection_dim=6, cell_dim=8)
     folder = save_pretrained(tmp_path / "bilm", network, Vocab(list(SPECIALS)), "whitespace")

@@ -80,8 +80,8 @@ class StepDownModel(nn.Module):
 
 
 def test_backwards_generation_writes_before_the_prompt():
-    from lightning_nlp.data.vocab import SPECIALS, Vocab
-    from lightning_nlp.text_generation import generate_text
+    from lightning_nlp.data.text.vocab import SPECIALS, Vocab
+    from lightning_nlp.inference.generation import generate_text
 
     vocab = Vocab([*SPECIALS, "a", "b", "c", "d", "e", "f"])
     model = StepDownModel(len(vocab))

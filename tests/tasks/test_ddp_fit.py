@@ -58,7 +58,7 @@ def _bilm(tmp_path: Path, batch: int) -> list[str]:
     corpus = write_corpus(tmp_path / "corpus")
     return [
         "--config", str(ROOT / "configs/elmo/bilm_imdb.yaml"),
-        "--data.class_path", "lightning_nlp.data.sentence_lm.SentenceFilesDataModule",
+        "--data.class_path", "lightning_nlp.data.sentences.datamodule.SentenceFilesDataModule",
         "--data.data_dir", str(corpus), "--data.val_fraction", "0.2",
         "--data.cache_dir", str(tmp_path / "cache"), "--data.batch_size", str(batch),
         "--model.network.filters", "[[1, 8], [2, 8]]", "--model.network.cell_dim", "32",

@@ -29,7 +29,7 @@ def test_bilm_pretraining_then_elmo_classifier_against_random(tmp_path, monkeypa
     (text / "a.txt").write_text("How far is Denver from Aspen ? Who wrote it .\n" * 40)
     main([
         "fit", "--config", str(ROOT / "configs/elmo/bilm_imdb.yaml"),
-        "--data.class_path", "lightning_nlp.data.sentence_lm.SentenceFilesDataModule",
+        "--data.class_path", "lightning_nlp.data.sentences.datamodule.SentenceFilesDataModule",
         "--data.data_dir", str(text), "--data.val_fraction", "0.1",
         "--data.cache_dir", str(tmp_path / "cache"), "--data.batch_size", "16",
         "--model.network.filters", "[[1, 8], [2, 8]]", "--model.network.cell_dim", "32",

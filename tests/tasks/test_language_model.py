@@ -5,11 +5,11 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback
 
-from lightning_nlp.data.lm_datamodule import TextFilesLMDataModule
-from lightning_nlp.metrics.perplexity import Perplexity
+from lightning_nlp.data.lm.datamodule import TextFilesLMDataModule
 from lightning_nlp.nn.lstm_lm import LSTMLanguageModel
-from lightning_nlp.tasks.base import build_network
 from lightning_nlp.tasks.language_model import LanguageModelTask
+from lightning_nlp.training.metrics.perplexity import Perplexity
+from lightning_nlp.weights.checkpoints import build_network
 
 
 def _task(**kw):

@@ -53,7 +53,7 @@ def _tiny_test_run(corpus: Path, cache: Path, devices: int, strategy: str = "aut
     import pytorch_lightning as pl
     import torch
 
-    from lightning_nlp.data.lm_datamodule import TextFilesLMDataModule
+    from lightning_nlp.data.lm.datamodule import TextFilesLMDataModule
     from lightning_nlp.nn.lstm_lm import LSTMLanguageModel
     from lightning_nlp.tasks.language_model import LanguageModelTask
 

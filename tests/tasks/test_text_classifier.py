@@ -7,7 +7,7 @@ import pytorch_lightning as pl
 import torch
 from gensim.models import KeyedVectors
 
-from lightning_nlp.data.embedded import EmbeddedClassificationDataModule
+from lightning_nlp.data.synthetic.embedded import EmbeddedClassificationDataModule
 from lightning_nlp.nn.text_classifiers import AveragedEmbeddingClassifier, RNNClassifier
 from lightning_nlp.tasks.text_classifier import TextClassifierTask
 

@@ -3,8 +3,8 @@ import json
 import pytest
 
 from lightning_nlp.cli import main
-from lightning_nlp.data.embedded import EmbeddedClassificationDataModule
-from lightning_nlp.data.io import CorpusError
+from lightning_nlp.data.synthetic.embedded import EmbeddedClassificationDataModule
+from lightning_nlp.data.text.io import CorpusError
 
 
 def test_a_backward_data_module_reverses_each_document(tmp_path):
@@ -39,7 +39,7 @@ def test_ensemble_averages_probabilities(tmp_path, capsys):
 def test_ensemble_refuses_files_of_different_documents(tmp_path):
     a = _write(tmp_path / "a.jsonl", [{"neg": 0.9, "pos": 0.1}])
     b = _write(tmp_path / "b.jsonl", [{"neg": 0.9, "pos": 0.1}, {"neg": 0.5, "pos": 0.5}])
-    from lightning_nlp.ensemble import average_predictions
+    from lightning_nlp.cli.ensemble import average_predictions
 
     with pytest.raises(CorpusError, match="b.jsonl: 2 lines"):
         average_predictions([a, b])

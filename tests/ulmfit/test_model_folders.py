@@ -6,11 +6,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from lightning_nlp.checkpoints import CheckpointError
-from lightning_nlp.convert import convert_fastai
-from lightning_nlp.data.vocab import Vocab
+from lightning_nlp.data.text.vocab import Vocab
 from lightning_nlp.nn.awd_lstm import AWDLSTMClassifier, AWDLSTMLanguageModel
-from lightning_nlp.pretrained import (
+from lightning_nlp.weights.checkpoints import CheckpointError
+from lightning_nlp.weights.convert import convert_fastai
+from lightning_nlp.weights.pretrained import (
     load_pretrained,
     retarget_rows,
     save_pretrained,
@@ -110,7 +110,7 @@ def test_a_partial_load_fills_what_fits_and_names_what_was_left_random(tmp_path,
     folder = save_pretrained(tmp_path / "lm", lm, vocab, "ulmfit")
     deeper = AWDLSTMClassifier(len(vocab), 2, 0, 6, 6, 3)
     top_before = deeper.encoder.layers[2].weight_hh.detach().clone()
-    with caplog.at_level("WARNING", logger="lightning_nlp.pretrained"):
+    with caplog.at_level("WARNING", logger="lightning_nlp.weights.pretrained"):
         stats = transfer_weights(deeper, load_pretrained(folder), vocab, "ulmfit", partial=True)
     assert torch.equal(deeper.encoder.layers[1].weight_hh, lm.encoder.layers[1].weight_hh)
     assert torch.equal(deeper.encoder.layers[2].weight_hh, top_before)  # left as it was

@@ -7,11 +7,11 @@ import pytest
 import torch
 import yaml
 
-from lightning_nlp.checkpoints import read_checkpoint
 from lightning_nlp.cli import main
-from lightning_nlp.generate import generate
-from lightning_nlp.pretrained import load_pretrained
+from lightning_nlp.cli.generate import generate
 from lightning_nlp.tasks.text_classifier import TextClassifierTask
+from lightning_nlp.weights.checkpoints import read_checkpoint
+from lightning_nlp.weights.pretrained import load_pretrained
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -155,7 +155,7 @@ def test_learning_curve_writes_its_table_and_plot_and_ends_with_one_json_line(tm
 
 @pytest.mark.parametrize("config", sorted((ROOT / "configs").rglob("*curve.yaml")), ids=str)
 def test_curve_configs_parse(config, monkeypatch):
-    from lightning_nlp.curve import curve_parser
+    from lightning_nlp.cli.curve import curve_parser
 
     monkeypatch.chdir(ROOT)
     parsed = curve_parser().parse_args(["--config", str(config)])

@@ -4,11 +4,11 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from lightning_nlp.callbacks.time_budget import TimeBudget
-from lightning_nlp.data.embedded import EmbeddedClassificationDataModule
+from lightning_nlp.data.synthetic.embedded import EmbeddedClassificationDataModule
 from lightning_nlp.nn.text_classifiers import AveragedEmbeddingClassifier
-from lightning_nlp.schedules import SlantedTriangularLR
 from lightning_nlp.tasks.text_classifier import TextClassifierTask
+from lightning_nlp.training.callbacks.time_budget import TimeBudget
+from lightning_nlp.training.schedules import SlantedTriangularLR
 
 
 class FakeClock(pl.Callback):

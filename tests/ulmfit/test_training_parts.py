@@ -6,14 +6,14 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from lightning_nlp.callbacks.gradual_unfreezing import GradualUnfreezing
-from lightning_nlp.callbacks.nt_asgd import NTASGD
-from lightning_nlp.data.embedded import EmbeddedClassificationDataModule
+from lightning_nlp.data.synthetic.embedded import EmbeddedClassificationDataModule
 from lightning_nlp.nn.awd_lstm import AWDLSTMClassifier
 from lightning_nlp.nn.lstm_lm import LSTMLanguageModel
-from lightning_nlp.schedules import SlantedTriangularLR
 from lightning_nlp.tasks.language_model import LanguageModelTask
 from lightning_nlp.tasks.text_classifier import TextClassifierTask
+from lightning_nlp.training.callbacks.gradual_unfreezing import GradualUnfreezing
+from lightning_nlp.training.callbacks.nt_asgd import NTASGD
+from lightning_nlp.training.schedules import SlantedTriangularLR
 
 
 def _classifier(**kw):
@@ -241,7 +241,7 @@ def _nt_asgd_fit(corpus, folder, callbacks, ckpt_path=None):
     epoch, best and last checkpoints in `folder`; returns the task and the NT-ASGD callback."""
     from pytorch_lightning.callbacks import ModelCheckpoint
 
-    from lightning_nlp.data.lm_datamodule import TextFilesLMDataModule
+    from lightning_nlp.data.lm.datamodule import TextFilesLMDataModule
 
     pl.seed_everything(0)
     dm = TextFilesLMDataModule(

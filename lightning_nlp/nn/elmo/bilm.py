@@ -9,8 +9,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from lightning_nlp.data.characters import BOS_IDS, EOS_IDS, lowercase_char_ids
 from lightning_nlp.nn.elmo.char_cnn import CharCNNEncoder
+from lightning_nlp.nn.elmo.characters import BOS_IDS, EOS_IDS, lowercase_char_ids
 from lightning_nlp.nn.elmo.projected_lstm import LSTMState, ProjectedLSTM
 from lightning_nlp.nn.functional import lengths_to_mask
 from lightning_nlp.nn.init_args import init_arguments

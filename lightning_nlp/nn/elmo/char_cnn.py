@@ -7,7 +7,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from lightning_nlp.data.characters import MAX_WORD_LENGTH, NUM_CHARACTERS
+from lightning_nlp.nn.elmo.characters import MAX_WORD_LENGTH, NUM_CHARACTERS
 from lightning_nlp.nn.elmo.highway import Highway
 
 # the published large model: widths 1-7, 2048 filters in all

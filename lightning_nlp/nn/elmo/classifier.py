@@ -8,8 +8,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from lightning_nlp.data.characters import MAX_WORD_LENGTH, token_char_ids
 from lightning_nlp.nn.elmo.bilm import BiLM
+from lightning_nlp.nn.elmo.characters import MAX_WORD_LENGTH, token_char_ids
 from lightning_nlp.nn.elmo.elmo import Elmo
 from lightning_nlp.nn.elmo.published import load_bilm
 from lightning_nlp.nn.functional import masked_mean

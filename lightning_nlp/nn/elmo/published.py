@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from lightning_nlp.data.characters import MAX_WORD_LENGTH
 from lightning_nlp.nn.elmo.bilm import BiLM
+from lightning_nlp.nn.elmo.characters import MAX_WORD_LENGTH
 
 OPTIONS_FILE, WEIGHTS_FILE = "options.json", "weights.hdf5"
 _S3 = "https://allennlp.s3.amazonaws.com/models/elmo"
@@ -34,7 +34,7 @@ def load_bilm(source: str | Path) -> BiLM:
     if (folder / WEIGHTS_FILE).is_file() or (folder / OPTIONS_FILE).is_file():
         return load_published(folder / OPTIONS_FILE, folder / WEIGHTS_FILE)
     if (folder / "config.json").is_file():
-        from lightning_nlp.pretrained import load_pretrained
+        from lightning_nlp.weights.pretrained import load_pretrained
 
         network = load_pretrained(folder).network
         bilm = network if isinstance(network, BiLM) else getattr(network, "bilm", None)
@@ -138,8 +138,8 @@ def _load_lstm(layer: nn.Module, cell: Any) -> None:
 
 
 def _download(name: str) -> Path:
-    from lightning_nlp.data.download import Source, ensure_files
-    from lightning_nlp.data.io import CorpusError
+    from lightning_nlp.data.text.download import Source, ensure_files
+    from lightning_nlp.data.text.io import CorpusError
 
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     folder = cache / "lightning_nlp" / "elmo" / name

@@ -1,0 +1,3 @@
+from lightning_nlp.cli.main import main
+
+main()

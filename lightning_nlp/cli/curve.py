@@ -1,0 +1,362 @@
+"""`lightning-nlp curve`: test accuracy against the number of labelled documents, for the
+ULMFiT classifier on a language model, the same classifier from random initialisation, and
+the linear baselines (TF-IDF and NB-weighted uni+bigram logistic regressions).
+
+The language model is trained once (`--lm`, `--finetune`, as `lightning-nlp ulmfit` does) or
+given (`--pretrained FOLDER`) and reused for every count. For each count and seed, every
+method trains on the same stratified, seeded sample of the training split (`--data.train_size`
+with `--data.subset_seed`: samples of one seed are nested) and is scored on the whole test
+split; the validation split is the same for every count. Counts up to `many_seeds_up_to` run
+every seed, larger ones the first only. A small sample gives few steps an epoch, so each
+classifier epoch reads at least `min_epoch_docs` documents (`--data.min_epoch_docs`: the
+sample repeated): the schedule and gradual unfreezing get the steps they have with more data.
+
+Writes `curve.csv`, `curve.json` and `curve.png` (accuracy against labels, log x, mean and
+spread per method) into its run folder `runs/curve/version_N`, logs them to W&B (offline
+unless credentials are set; `WANDB_MODE=disabled` turns it off), prints the table, and ends
+with one JSON line: the accuracies at `summary_count` labels and a beam-search continuation
+of `prompt` by the language model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shlex
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from jsonargparse import ActionConfigFile, ArgumentParser
+
+from lightning_nlp.cli.recipe import SCRATCH_ARGS, fit_stage, lm_continuation, pretrain_stages
+from lightning_nlp.data.text.io import atomic_path, atomic_write_text
+from lightning_nlp.training.loggers import new_run_dir, wandb_has_credentials
+
+log = logging.getLogger(__name__)
+NEURAL_METHODS = ("ulmfit", "scratch")
+BIDIRECTIONAL = ("ulmfit_bwd", "ulmfit_ensemble")  # rows added by --backward
+ALL = "all"
+
+
+@dataclass
+class CurveRow:
+    method: str
+    budget: str  # the label count asked for, or "all"
+    train_docs: int
+    seed: int
+    acc: float
+    val_acc: float | None
+    seconds: float
+    run_dir: str
+
+
+def _linear_rows(
+    methods: list[str], classifier: str, data_args: list[str], budget: str, seed: int
+) -> tuple[int, list[CurveRow]]:
+    """The size of the sample that the classifiers of this count and seed see, and the linear
+    baselines' rows on it."""
+    from lightning_nlp.cli.baselines import evaluate_linear_baseline
+    from lightning_nlp.cli.commands import _datamodule, _parser
+
+    datamodule, _ = _datamodule(_parser("curve"), ["--config", classifier, *data_args])
+    train_docs = datamodule.split_tokens("train")
+    if not methods:
+        return len(train_docs), []
+    train, test = datamodule.split("train"), datamodule.split("test")
+    test_docs = datamodule.split_tokens("test")
+    rows = []
+    for method in methods:
+        result = evaluate_linear_baseline(method, train_docs, train.labels, test_docs, test.labels)
+        rows.append(
+            CurveRow(
+                method, budget, len(train_docs), seed, result["acc"], None, result["seconds"], ""
+            )  # fmt: skip
+        )
+    return len(train_docs), rows
+
+
+def ensemble_row(runs: list[CurveRow], budget: str, size: int, seed: int) -> CurveRow:
+    """The forward and backward ULMFiT classifiers' average (Howard & Ruder 2018): their test
+    probabilities averaged per document."""
+    from lightning_nlp.tasks.text_classifier import TEST_PROBABILITIES
+
+    pair = [r for r in runs if r.method in ("ulmfit", "ulmfit_bwd")]
+    tables = [np.load(Path(r.run_dir) / TEST_PROBABILITIES) for r in pair]
+    if not np.array_equal(tables[0]["labels"], tables[1]["labels"]):
+        raise ValueError(f"{pair[0].run_dir} and {pair[1].run_dir} were tested on other documents")
+    probs = (tables[0]["probs"] + tables[1]["probs"]) / 2  # (N, C)
+    acc = float((probs.argmax(-1) == tables[0]["labels"]).mean())
+    seconds = sum(r.seconds for r in pair)
+    val = None
+    return CurveRow("ulmfit_ensemble", budget, size, seed, acc, val, seconds, pair[0].run_dir)
+
+
+def _data_options(args: list[str]) -> list[str]:
+    """The `--data.*` options of a command line (`--name value` or `--name=value`)."""
+    kept, i = [], 0
+    while i < len(args):
+        takes_value = "=" not in args[i] and i + 1 < len(args) and not args[i + 1].startswith("--")
+        if args[i].startswith("--data."):
+            kept += args[i : i + 1 + takes_value]
+        i += 1 + takes_value
+    return kept
+
+
+def summarise(rows: list[CurveRow]) -> list[dict[str, Any]]:
+    """Mean, standard deviation and number of seeds per method and count."""
+    groups: dict[tuple[str, str], list[CurveRow]] = {}
+    for row in rows:
+        groups.setdefault((row.method, row.budget), []).append(row)
+    summary = []
+    for (method, budget), members in groups.items():
+        accs = [r.acc for r in members]
+        summary.append(
+            {
+                "method": method,
+                "budget": budget,
+                "train_docs": members[0].train_docs,
+                "mean": statistics.fmean(accs),
+                "sd": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+                "seeds": len(accs),
+                "minutes": sum(r.seconds for r in members) / 60,
+            }
+        )
+    return summary
+
+
+def format_table(summary: list[dict[str, Any]]) -> str:
+    budgets = list(dict.fromkeys(s["budget"] for s in summary))
+    methods = list(dict.fromkeys(s["method"] for s in summary))
+    cell = {(s["method"], s["budget"]): s for s in summary}
+    lines = [f"{'labels':<10}" + "".join(f"{m:>18}" for m in methods)]
+    for budget in budgets:
+        parts = []
+        for method in methods:
+            s = cell.get((method, budget))
+            text = "-" if s is None else f"{100 * s['mean']:.1f}"
+            if s is not None and s["seeds"] > 1:
+                text += f" ± {100 * s['sd']:.1f}"
+            parts.append(f"{text:>18}")
+        lines.append(f"{budget:<10}" + "".join(parts))
+    return "\n".join(lines)
+
+
+def plot_curve(summary: list[dict[str, Any]], path: Path) -> None:
+    """Accuracy against labelled documents (log x): mean per method, shaded +-1 sd."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6.4, 4.2))
+    for method in dict.fromkeys(s["method"] for s in summary):
+        points = sorted(
+            (s for s in summary if s["method"] == method), key=lambda s: s["train_docs"]
+        )
+        x = np.array([p["train_docs"] for p in points])
+        mean = np.array([100 * p["mean"] for p in points])
+        sd = np.array([100 * p["sd"] for p in points])
+        axes.plot(x, mean, marker="o", label=method)
+        axes.fill_between(x, mean - sd, mean + sd, alpha=0.2)
+    axes.set_xscale("log")
+    ticks = sorted({s["train_docs"] for s in summary})
+    axes.set_xticks(ticks, [f"{t:,}" for t in ticks])
+    axes.minorticks_off()
+    axes.set_xlabel("labelled training documents")
+    axes.set_ylabel("test accuracy (%)")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=120)
+    plt.close(figure)
+
+
+def _log_to_wandb(folder: Path, rows: list[CurveRow], png: Path) -> None:
+    """The table and the plot as one W&B run (offline unless credentials are set)."""
+    mode = os.environ.get("WANDB_MODE")
+    if mode == "disabled":
+        return
+    import wandb
+
+    if mode is None:
+        mode = "online" if wandb_has_credentials() else "offline"
+    run = wandb.init(
+        project="lightning-nlp",
+        job_type="learning-curve",
+        dir=str(folder),
+        mode=mode,
+        settings=wandb.Settings(silent=True),
+    )
+    columns = list(asdict(rows[0]))
+    table = wandb.Table(columns=columns, data=[list(asdict(r).values()) for r in rows])
+    run.log({"curve/table": table, "curve/plot": wandb.Image(str(png))})
+    run.finish()
+
+
+def learning_curve(
+    classifier: str,
+    pretrained: str | None = None,
+    backward: str | None = None,
+    lm: str | None = None,
+    finetune: str | None = None,
+    lm_args: str = "",
+    finetune_args: str = "",
+    classifier_args: str = "",
+    scratch_args: str = SCRATCH_ARGS,
+    counts: list[int | None] = [100, 500, 1000, 5000, None],  # noqa: B006 (jsonargparse default)
+    seeds: list[int] = [42, 1, 2],  # noqa: B006
+    many_seeds_up_to: int = 1000,
+    methods: list[str] = ["ulmfit", "scratch", "tfidf_lr", "nb_lr"],  # noqa: B006
+    min_epoch_docs: int = 2000,
+    prompt: str = "",
+    output_dir: str = "runs/curve",
+) -> dict[str, Any]:
+    """Runs the curve (see the module docstring) and returns its rows and summary.
+
+    Args:
+        classifier: the classifier config (its data section is the labelled corpus).
+        pretrained: a language model's folder; or `lm` / `finetune` configs to train it here.
+        backward: a backward language model's folder (fitted with `--data.backwards true`):
+            adds the backward ULMFiT classifier (`ulmfit_bwd`) and the average of the two
+            classifiers' probabilities (`ulmfit_ensemble`), as the paper reports.
+        lm_args, finetune_args, classifier_args: extra command-line arguments of each stage
+            (e.g. "--data.data_dir ../shared/data/imdb").
+        scratch_args: the scratch classifier's own arguments (one learning rate, no unfreezing).
+        counts: labelled training documents per run; null is the whole training split.
+        seeds: seeds of the samples and runs; counts above `many_seeds_up_to` use the first.
+        methods: among ulmfit, scratch, tfidf_lr and nb_lr.
+        min_epoch_docs: documents a small sample's epoch is stretched to (see above).
+        prompt: text for the language model's beam-search continuation.
+        output_dir: where the curve's run folder goes.
+    """
+    from lightning_nlp.cli.baselines import LINEAR_METHODS
+
+    unknown = set(methods) - set(NEURAL_METHODS) - set(LINEAR_METHODS)
+    if unknown:
+        raise ValueError(f"unknown methods {sorted(unknown)}: choose from ulmfit, scratch, "
+                         f"{', '.join(LINEAR_METHODS)}")  # fmt: skip
+    start = time.perf_counter()
+    stages, folder = pretrain_stages(lm, finetune, lm_args, finetune_args, pretrained)
+    if folder is None and set(methods) & set(NEURAL_METHODS):
+        raise ValueError("give --pretrained, --lm or --finetune: the ULMFiT classifier needs a "
+                         "language model")  # fmt: skip
+    output = new_run_dir(output_dir)
+    extra = shlex.split(classifier_args)
+    rows: list[CurveRow] = []
+    for count in counts:
+        budget = ALL if count is None else str(count)
+        run_seeds = seeds if count is not None and count <= many_seeds_up_to else seeds[:1]
+        for seed in run_seeds:
+            data = [
+                "--data.subset_seed",
+                str(seed),
+                "--data.train_size",
+                "null" if count is None else str(count),
+            ]
+            linear = [m for m in methods if m in LINEAR_METHODS]
+            if linear or count is None:  # the sample's size is known without reading it
+                data_args = [*data, *_data_options(extra)]
+                size, linear_rows = _linear_rows(linear, classifier, data_args, budget, seed)
+                rows += linear_rows
+            else:
+                size = count
+            common = [*data, "--seed_everything", str(seed)]
+            common += ["--data.min_epoch_docs", str(min_epoch_docs)]
+            runs = [m for m in methods if m in NEURAL_METHODS]
+            if backward is not None and "ulmfit" in runs:
+                runs.insert(runs.index("ulmfit") + 1, "ulmfit_bwd")
+            for method in runs:
+                lm_folder = {"ulmfit": folder, "ulmfit_bwd": backward}.get(method, folder)
+                args = [*common] if lm_folder is None else [*common, "--data.vocab_path"]
+                args += [] if lm_folder is None else [str(Path(lm_folder) / "vocab.json")]
+                pretrained = "null" if method == "scratch" else str(lm_folder)
+                args += ["--model.pretrained", pretrained, *extra]
+                args += shlex.split(scratch_args) if method == "scratch" else []
+                args += ["--data.backwards", "true"] if method == "ulmfit_bwd" else []
+                stage = fit_stage(f"{method}_{budget}_{seed}", classifier, args, test=True)
+                rows.append(
+                    CurveRow(
+                        method,
+                        budget,
+                        size,
+                        seed,
+                        stage.metrics["test/acc"],
+                        stage.metrics.get("val/acc"),
+                        stage.seconds,
+                        stage.run_dir,
+                    )  # fmt: skip
+                )
+            if "ulmfit_bwd" in runs:
+                rows.append(ensemble_row(rows[-len(runs) :], budget, size, seed))
+            _write(output, rows)  # as it goes: an interrupted curve keeps its finished rows
+    summary = summarise(rows)
+    png = output / "curve.png"
+    plot_curve(summary, png)
+    _log_to_wandb(output, rows, png)
+    result = {
+        "run_dir": str(output),
+        "language_model": None if folder is None else str(folder),
+        "stages": [asdict(s) for s in stages],
+        "rows": [asdict(r) for r in rows],
+        "summary": summary,
+        "minutes": (time.perf_counter() - start) / 60,
+        "continuation": lm_continuation(folder, prompt) if folder is not None else "",
+    }
+    atomic_write_text(output / "curve.json", json.dumps(result, indent=2))
+    return result
+
+
+def _write(folder: Path, rows: list[CurveRow]) -> None:
+    header = ",".join(asdict(rows[0]))
+    lines = [",".join(str(v) for v in asdict(r).values()) for r in rows]
+    atomic_write_text(folder / "curve.csv", "\n".join([header, *lines]) + "\n")
+
+
+def summary_line(result: dict[str, Any], count: int | None) -> dict[str, Any]:
+    """The accuracies at `count` labels (mean over seeds), as the demo's last line gives them."""
+    budget = ALL if count is None else str(count)
+    means = {s["method"]: s["mean"] for s in result["summary"] if s["budget"] == budget}
+    from lightning_nlp.cli.baselines import LINEAR_METHODS
+
+    linear = {m: v for m, v in means.items() if m in LINEAR_METHODS}
+    best = max(linear, key=linear.get) if linear else None
+    both = {m: means[m] for m in BIDIRECTIONAL if m in means}
+    return {
+        "labels": budget,
+        "pretrained_acc": means.get("ulmfit"),
+        "scratch_acc": means.get("scratch"),
+        "baseline_acc": None if best is None else linear[best],
+        "baseline": best,
+        **{f"{m}_acc": v for m, v in {**linear, **both}.items()},
+        "continuation": result["continuation"],
+        "curve_png": str(Path(result["run_dir"]) / "curve.png"),
+        "minutes": round(result["minutes"], 2),
+    }
+
+
+def curve_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="lightning-nlp curve", description=__doc__)
+    parser.add_argument("--config", action=ActionConfigFile)
+    parser.add_function_arguments(learning_curve, as_positional=False)
+    parser.add_argument(
+        "--summary_count", type=int | None, default=100, help="the labels of the last line"
+    )
+    return parser
+
+
+def curve_cli(argv: list[str]) -> dict[str, Any]:
+    config = curve_parser().parse_args(argv).as_dict()
+    config.pop("config", None)
+    summary_count = config.pop("summary_count")
+    result = learning_curve(**config)
+    print(format_table(result["summary"]))  # noqa: T201
+    print(f"curve: {result['run_dir']}/curve.png")  # noqa: T201
+    line = summary_line(result, summary_count)
+    print(json.dumps(line))  # noqa: T201
+    return line

@@ -1,0 +1,1 @@
+"""Language-model corpora as contiguous BPTT streams (WikiText, PTB, text files)."""

@@ -1,0 +1,1 @@
+"""Sentence batches of words and their characters for ELMo's biLM."""

@@ -1,0 +1,1 @@
+"""The embedded synthetic reviews: the offline default corpus."""

@@ -1,0 +1,1 @@
+"""Prediction, generation, exported graphs and serving from model folders, without Lightning."""

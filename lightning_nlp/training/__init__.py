@@ -1,0 +1,1 @@
+"""What training uses beside the tasks: callbacks, schedules, precision, loggers, metrics."""

@@ -1,0 +1,1 @@
+"""Every read and write of weights: model folders, checkpoints, the fastai converter, word vectors."""
