@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
 from lightning_nlp.data.classification.dataset import (
@@ -27,11 +26,12 @@ from lightning_nlp.data.classification.labeled_texts import (
 from lightning_nlp.data.resumable_loader import ResumableLoader
 from lightning_nlp.data.seeds import order_seed
 from lightning_nlp.data.stages import STAGE_SPLITS, stage_splits
-from lightning_nlp.data.text.artifacts import check_same_data, load_artifacts, save_artifacts
+from lightning_nlp.data.text.artifacts import load_artifacts, save_artifacts
 from lightning_nlp.data.text.io import CorpusError, read_lines, split_lines
 from lightning_nlp.data.text.token_cache import TokenTable, tokenize_cached
 from lightning_nlp.data.text.tokenize import TokenizerName
 from lightning_nlp.data.text.vocab import Vocab
+from lightning_nlp.data.vocab_datamodule import VocabDataModule
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class ClassificationSplit:
     skipped_empty: int  # documents empty after tokenisation, left out and counted
 
 
-class ClassificationDataModule(pl.LightningDataModule):
+class ClassificationDataModule(VocabDataModule):
     """Reads a corpus's labelled splits and serves length-sorted, padded batches.
 
     Subclasses implement `read_splits(needed)`, returning at least the `needed` splits among
@@ -161,10 +161,6 @@ class ClassificationDataModule(pl.LightningDataModule):
             except CorpusError:  # a corpus without this split
                 continue
         return Vocab(vocab.itos + sorted(extra.difference(vocab.itos)))
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.vocab)
 
     @property
     def label_names(self) -> list[str]:
@@ -341,15 +337,9 @@ class ClassificationDataModule(pl.LightningDataModule):
     def predict_dataloader(self) -> DataLoader:
         return self._loader("predict", shuffle=False)
 
-    def state_dict(self) -> dict[str, Any]:
+    def data_state(self) -> dict[str, Any]:
         return {
-            "vocab": self.vocab.itos,
             "labels": self.label_names,
-            "tokenizer": self.hparams.tokenizer,
             "max_len": self.hparams.max_len,
             "backwards": self.hparams.backwards,
         }
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Refuses a checkpoint of another vocabulary, label set or tokeniser."""
-        check_same_data(self, state_dict)

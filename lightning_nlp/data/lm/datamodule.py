@@ -6,23 +6,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
 from lightning_nlp.data.lm.stream import BPTTSampler, LMStream
 from lightning_nlp.data.resumable_loader import ResumableLoader
 from lightning_nlp.data.seeds import order_seed
 from lightning_nlp.data.stages import STAGE_SPLITS, stage_splits
-from lightning_nlp.data.text.artifacts import check_same_data, load_artifacts, save_artifacts
+from lightning_nlp.data.text.artifacts import load_artifacts, save_artifacts
 from lightning_nlp.data.text.corpus_cache import corpus_fingerprint, lm_ids, lm_vocab, tokenize_file
 from lightning_nlp.data.text.download import Source, ensure_files
 from lightning_nlp.data.text.io import CorpusError
 from lightning_nlp.data.text.token_cache import TokenTable
 from lightning_nlp.data.text.tokenize import TokenizerName
 from lightning_nlp.data.text.vocab import Vocab
+from lightning_nlp.data.vocab_datamodule import VocabDataModule
 
 
-class TextFilesLMDataModule(pl.LightningDataModule):
+class TextFilesLMDataModule(VocabDataModule):
     """Contiguous BPTT batches from train/valid/test text files in `data_dir`.
 
     Each line is tokenised and ends with `<eos>`; the vocabulary comes from the training file,
@@ -110,10 +110,6 @@ class TextFilesLMDataModule(pl.LightningDataModule):
                 )
         return self._vocab
 
-    @property
-    def vocab_size(self) -> int:
-        return len(self.vocab)
-
     def stream(self, split: str) -> np.ndarray:
         """(N,) int32 token ids of a split, `<eos>` after every line."""
         return lm_ids(self.table(split)[0], self.vocab)
@@ -176,14 +172,5 @@ class TextFilesLMDataModule(pl.LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         return self._loader("test", False)
 
-    def state_dict(self) -> dict[str, Any]:
-        """Saved in checkpoints so that generation and resuming use the same vocabulary."""
-        return {
-            "vocab": self.vocab.itos,
-            "tokenizer": self.hparams.tokenizer,
-            "backwards": self.hparams.backwards,
-        }
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Refuses a checkpoint of another vocabulary (same size or not) or tokeniser."""
-        check_same_data(self, state_dict)
+    def data_state(self) -> dict[str, Any]:
+        return {"backwards": self.hparams.backwards}

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-import pytorch_lightning as pl
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
@@ -15,11 +14,12 @@ from torch.utils.data import DataLoader, Dataset
 from lightning_nlp.data.classification.dataset import SortishBatchSampler
 from lightning_nlp.data.resumable_loader import ResumableLoader
 from lightning_nlp.data.seeds import order_seed
-from lightning_nlp.data.text.artifacts import check_same_data, save_artifacts
+from lightning_nlp.data.text.artifacts import save_artifacts
 from lightning_nlp.data.text.io import CorpusError, read_lines
 from lightning_nlp.data.text.token_cache import TokenTable, tokenize_cached
 from lightning_nlp.data.text.tokenize import TokenizerName
 from lightning_nlp.data.text.vocab import Vocab
+from lightning_nlp.data.vocab_datamodule import VocabDataModule
 from lightning_nlp.nn.elmo.characters import token_char_ids
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def split_sentences(table: TokenTable, max_len: int) -> list[np.ndarray]:
     return pieces
 
 
-class SentenceLMDataModule(pl.LightningDataModule):
+class SentenceLMDataModule(VocabDataModule):
     """Documents -> tokenised sentences -> length-sorted batches of char ids and word ids.
 
     Subclasses implement `documents()`. A seeded `val_fraction` of the documents is held out
@@ -152,10 +152,6 @@ class SentenceLMDataModule(pl.LightningDataModule):
             )
         return self._vocab
 
-    @property
-    def vocab_size(self) -> int:
-        return len(self.vocab)
-
     def dataset(self, split: str) -> SentenceDataset:
         if split not in self._datasets:
             table = self.table(split)
@@ -198,12 +194,6 @@ class SentenceLMDataModule(pl.LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("valid", shuffle=False)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"vocab": self.vocab.itos, "tokenizer": self.hparams.tokenizer}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        check_same_data(self, state_dict)
 
 
 class SentenceFilesDataModule(SentenceLMDataModule):
