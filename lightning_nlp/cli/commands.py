@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from jsonargparse import ActionConfigFile, ArgumentParser
 
-from lightning_nlp.cli.config_sections import IGNORED_SECTIONS
+from lightning_nlp.cli.config_sections import IGNORED_SECTIONS, accept_ignored_sections
 from lightning_nlp.data.classification.datamodule import ClassificationDataModule
 from lightning_nlp.data.text.io import atomic_path
 from lightning_nlp.training.metrics.classification import classification_report
@@ -27,8 +27,7 @@ def _parser(description: str) -> ArgumentParser:
     parser = ArgumentParser(description=description)
     parser.add_argument("--config", action=ActionConfigFile)
     parser.add_subclass_arguments(ClassificationDataModule, "data", required=True)
-    for ignored in (*IGNORED_SECTIONS, "ckpt_path"):
-        parser.add_argument(f"--{ignored}", type=Any, default=None, help="ignored")
+    accept_ignored_sections(parser, "ckpt_path")
     return parser
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any, Literal
+from typing import Literal
 
 from jsonargparse import ActionConfigFile, ArgumentParser
 
-from lightning_nlp.cli.config_sections import IGNORED_SECTIONS
+from lightning_nlp.cli.config_sections import accept_ignored_sections
 from lightning_nlp.inference.generation import generate_text  # noqa: F401 (its documented path)
 from lightning_nlp.tasks.language_model import LanguageModelTask
 from lightning_nlp.weights.checkpoints import (
@@ -73,8 +73,7 @@ def generate_cli(args: list[str]) -> None:
     parser = ArgumentParser(description="Sample or beam-search text from a language model.")
     parser.add_argument("--config", action=ActionConfigFile)
     parser.add_function_arguments(generate, None, as_group=False)
-    for section in (*IGNORED_SECTIONS, "data"):
-        parser.add_argument(f"--{section}", type=Any, default=None, help="ignored")
+    accept_ignored_sections(parser, "data")
     config = parser.parse_args(args)
     options = {k: v for k, v in config.as_dict().items() if k in _GENERATE_ARGS}
     for text in generate(**options):
