@@ -298,7 +298,6 @@ def learning_curve(
     summary = summarise(rows)
     png = output / "curve.png"
     plot_curve(summary, png)
-    _log_to_wandb(output, rows, png)
     result = {
         "run_dir": str(output),
         "language_model": None if folder is None else str(folder),
@@ -309,6 +308,10 @@ def learning_curve(
         "continuation": lm_continuation(folder, prompt) if folder is not None else "",
     }
     atomic_write_text(output / "curve.json", json.dumps(result, indent=2))
+    try:  # the results are on disk: W&B failing (a timeout on a busy machine) loses nothing
+        _log_to_wandb(output, rows, png)
+    except Exception as error:  # noqa: BLE001 (any W&B failure: warn, keep the curve)
+        log.warning("W&B logging failed (%s); the curve is in %s", error, output)
     return result
 
 
