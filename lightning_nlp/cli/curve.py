@@ -87,7 +87,8 @@ def ensemble_row(runs: list[CurveRow], budget: str, size: int, seed: int) -> Cur
 
     pair = [r for r in runs if r.method in ("ulmfit", "ulmfit_bwd")]
     tables = [np.load(Path(r.run_dir) / TEST_PROBABILITIES) for r in pair]
-    if not np.array_equal(tables[0]["labels"], tables[1]["labels"]):
+    same = all(np.array_equal(tables[0][k], tables[1][k]) for k in ("index", "labels"))
+    if not same:
         raise ValueError(f"{pair[0].run_dir} and {pair[1].run_dir} were tested on other documents")
     probs = (tables[0]["probs"] + tables[1]["probs"]) / 2  # (N, C)
     acc = float((probs.argmax(-1) == tables[0]["labels"]).mean())

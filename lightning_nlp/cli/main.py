@@ -105,6 +105,8 @@ class LightningNLPCLI(LightningCLI):
             self.run_dir = new_run_dir(trainer.default_root_dir or default_root(config))
             os.environ[RUN_DIR_ENV] = str(self.run_dir)  # inherited by the ranks Lightning starts
         self._root = trainer.default_root_dir  # restored before config.yaml is written
+        if sync_batchnorm_wanted(str(trainer.accelerator)):
+            trainer.sync_batchnorm = True  # under DDP batch norm sees the whole step's batch
         trainer.default_root_dir = str(self.run_dir)
         for logger in _as_list(trainer.logger):
             if isinstance(logger, Namespace) and "init_args" in logger:
@@ -192,7 +194,6 @@ def run_cli(args: list[str] | None = None, run: bool = True) -> LightningNLPCLI:
                 "use_distributed_sampler": False,  # the project's samplers split by rank
                 "log_every_n_steps": 20,
                 "devices": 1,  # more (DDP) only when asked: --trainer.devices N
-                "sync_batchnorm": True,  # under DDP batch norm sees the whole step's batch
                 "callbacks": [LearningRateLogger()],  # every run logs its learning rates
             },
             save_config_kwargs={"overwrite": True},
@@ -254,6 +255,14 @@ def main(args: list[str] | None = None) -> None:
         sys.exit(2)
     finally:
         _end_process_group()
+
+
+def sync_batchnorm_wanted(accelerator: str) -> bool:
+    """Batch norm synchronised across DDP ranks on GPUs (Lightning's `sync_batchnorm`; torch's
+    SyncBatchNorm refuses CPU tensors, so CPU ranks keep their own statistics)."""
+    import torch
+
+    return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
 
 
 def _end_process_group() -> None:

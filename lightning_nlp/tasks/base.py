@@ -269,8 +269,9 @@ class Task(pl.LightningModule):
             last = run_dir(self.trainer) / "checkpoints" / "last.ckpt"
             kept = f"the last good checkpoint is {last}" if last.is_file() else "no checkpoint yet"
             where = "" if self.trainer.world_size == 1 else " on at least one rank"
+            value = "non-finite" if torch.isfinite(loss.detach()).all() else f"{float(loss):.4g}"
             raise TrainingDiverged(
-                f"the training loss is {float(loss):.4g}{where} at step {self.global_step} (epoch "
+                f"the training loss is {value}{where} at step {self.global_step} (epoch "
                 f"{self.current_epoch}); the run stops here and {kept}. Lower the learning "
                 "rate or clip gradients (--trainer.gradient_clip_val) and resume from it"
             )

@@ -30,7 +30,9 @@ class SlantedTriangularLR(LambdaLR):
         super().__init__(optimizer, self.factor)
 
     def factor(self, step: int) -> float:
-        return slanted_triangular_factor(step, self.total_steps or 1, self.cut_frac, self.ratio)
+        if self.total_steps is None:  # not planned yet (TimeBudget's warm-up): the lowest rate
+            return 1 / self.ratio
+        return slanted_triangular_factor(step, self.total_steps, self.cut_frac, self.ratio)
 
 
 def slanted_triangular_factor(step: int, total: int, cut_frac: float, ratio: float) -> float:

@@ -42,7 +42,6 @@ class TimeBudget(Callback):
         self._resumed = False
         self._start: float | None = None
         self._first_step = 0
-        self._validation_seconds = 0.0
         self._last_validation = 0.0
         self._validation_began: float | None = None
 
@@ -66,7 +65,6 @@ class TimeBudget(Callback):
         if trainer.sanity_checking or self._validation_began is None:
             return
         self._last_validation = self._clock() - self._validation_began
-        self._validation_seconds += self._last_validation
         self._validation_began = None
         if not trainer.should_stop and trainer.global_step > self._first_step:
             self._plan(trainer)
@@ -79,6 +77,7 @@ class TimeBudget(Callback):
         per_step = elapsed / max(1, steps)  # training and its share of validation so far
         left = self.seconds - elapsed - self._last_validation
         planned = trainer.global_step + max(1, int(left / per_step))
+        planned = trainer.strategy.broadcast(planned, src=0)  # DDP ranks stop at one step
         if planned != self.planned_steps:
             rank_zero_info(
                 f"TimeBudget: {per_step * 1000:.0f} ms a step, {elapsed:.0f} s used of "
