@@ -31,7 +31,7 @@ from lightning_nlp.weights.checkpoints import (
     resolve_checkpoint,
 )
 
-FORMAT = "lightning_nlp.weights.pretrained/1"
+FORMAT = "lightning_nlp.pretrained/1"  # in every model folder: unchanged when modules move
 CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE = "config.json", "model.safetensors", "vocab.json"
 NETWORK_PACKAGE = "lightning_nlp.nn."
 log = logging.getLogger(__name__)

@@ -198,3 +198,11 @@ def test_convert_refuses_pickled_objects(tmp_path):
     torch.save({"0.encoder.weight": torch.zeros(1, 2)}, tmp_path / "lstm.pth")
     with pytest.raises(CheckpointError, match="refusing to load"):
         convert_fastai(tmp_path / "lstm.pth", tmp_path / "itos.pkl", tmp_path / "out")
+
+
+def test_the_model_folder_format_name_does_not_follow_module_moves():
+    """Folders written before the package moved to a folder per layer still load: the format
+    name in their config.json is a constant, not the module's path."""
+    from lightning_nlp.weights.pretrained import FORMAT
+
+    assert FORMAT == "lightning_nlp.pretrained/1"
