@@ -1,8 +1,9 @@
-"""Prediction speed, peak memory and accuracy of a trained IMDb classifier per backend.
+"""Prediction speed, peak memory and accuracy of a trained classifier per backend.
 
 Each backend runs in a fresh process (`lightning_nlp.load(model, backend)`, texts predicted
 in chunks of `--chunk` as `predict` and a server see them): documents/s over the IMDb test
-reviews, the process's peak resident memory, and accuracy against the gold labels. fp32 also
+reviews (or the sentences of an SST-2 `stsa.binary.*` file with `--stsa-file`), the process's
+peak resident memory, and accuracy against the gold labels. fp32 also
 runs over the first 5,000 reviews, to show that peak memory does not grow with the number of
 documents. bf16 runs only where the CPU has bf16 units (it is refused elsewhere: null);
 torchscript and onnx need the graphs of `lightning-nlp export --torchscript true --onnx true`.
@@ -10,6 +11,8 @@ Last line: one JSON object.
 
     python benchmarks/inference.py --model runs/.../pretrained --data-dir ../shared/data/imdb
         [--docs 25000] [--backends fp32 bf16 int8 torchscript onnx] [--batch-size 64]
+    python benchmarks/inference.py --model runs/classify/sst2_gru/version_0/pretrained \
+        --stsa-file ../shared/data/sst2/stsa.binary.test --backends fp32 bf16 int8
 """
 
 from __future__ import annotations
@@ -40,6 +43,14 @@ def read_test_set(data_dir: str, docs: int) -> tuple[list[str], list[str]]:
              zip(both, ("pos", "neg"))]  # fmt: skip
     pairs = pairs[:docs]
     return [t for t, _ in pairs], [label for _, label in pairs]
+
+
+def read_stsa_file(path: str, docs: int) -> tuple[list[str], list[str]]:
+    """Sentences and gold labels ("positive"/"negative") of an SST-2 `stsa.binary.*` file."""
+    from lightning_nlp.data.classification.sst2 import read_stsa
+
+    data = read_stsa(Path(path))
+    return data.texts[:docs], data.labels[:docs]
 
 
 def worker(model: str, backend: str, texts_file: str, docs: int, chunk: int, batch: int) -> None:
@@ -79,6 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="model folder, checkpoint or run folder")
     parser.add_argument("--data-dir", default="../shared/data/imdb")
+    parser.add_argument("--stsa-file", help="an SST-2 stsa.binary.* file instead of IMDb's test set")
     parser.add_argument("--docs", type=int, default=25000)
     parser.add_argument(
         "--backends", nargs="+", default=["fp32", "bf16", "int8", "torchscript", "onnx"]
@@ -94,7 +106,10 @@ def main() -> None:
         return
     from lightning_nlp.training.precision import bf16_support
 
-    texts, labels = read_test_set(args.data_dir, args.docs)
+    if args.stsa_file:
+        texts, labels = read_stsa_file(args.stsa_file, args.docs)
+    else:
+        texts, labels = read_test_set(args.data_dir, args.docs)
     with tempfile.TemporaryDirectory() as tmp:  # one file per size: a worker reads only its own
         files = {}
         for n in (len(texts), min(SMALL, len(texts))):
@@ -109,6 +124,7 @@ def main() -> None:
     summary = {
         "benchmark": "inference",
         "model": args.model,
+        "data": args.stsa_file or args.data_dir,
         "docs": len(texts),
         "threads": torch.get_num_threads(),
         "cpu_bf16": bf16_support("cpu").describe(),
