@@ -90,7 +90,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="model folder, checkpoint or run folder")
     parser.add_argument("--data-dir", default="../shared/data/imdb")
-    parser.add_argument("--stsa-file", help="an SST-2 stsa.binary.* file instead of IMDb's test set")
+    parser.add_argument(
+        "--stsa-file", help="an SST-2 stsa.binary.* file instead of IMDb's test set"
+    )
     parser.add_argument("--docs", type=int, default=25000)
     parser.add_argument(
         "--backends", nargs="+", default=["fp32", "bf16", "int8", "torchscript", "onnx"]

@@ -34,6 +34,10 @@ class Classifier(Protocol):
 
     def predict(self, docs: Sequence[Sequence[str]]) -> np.ndarray: ...
 
+    def decision_function(self, docs: Sequence[Sequence[str]]) -> np.ndarray:
+        """(N,) scores of a binary model (positive: its second class), (N, C) of others."""
+        ...
+
 
 def uni_bigrams(doc: Sequence[str]) -> list[str]:
     """A document's unigrams and its bigrams (the two tokens joined by a space)."""

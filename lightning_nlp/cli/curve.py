@@ -11,6 +11,10 @@ every seed, larger ones the first only. A small sample gives few steps an epoch,
 classifier epoch reads at least `min_epoch_docs` documents (`--data.min_epoch_docs`: the
 sample repeated): the schedule and gradual unfreezing get the steps they have with more data.
 
+`ulmfit_pseudo` is the ULMFiT classifier self-trained (see `pseudo_labels`): NB-LR fitted on
+the same sample labels the corpus's unlabelled documents (IMDb's 50,000 `unsup` reviews), and
+the `pseudo_docs` it is most sure of join the sample as training documents.
+
 Writes `curve.csv`, `curve.json` and `curve.png` (accuracy against labels, log x, mean and
 spread per method) into its run folder `runs/curve/version_N`, logs them to W&B (offline
 unless credentials are set; `WANDB_MODE=disabled` turns it off), prints the table, and ends
@@ -34,11 +38,12 @@ import numpy as np
 from jsonargparse import ActionConfigFile, ArgumentParser
 
 from lightning_nlp.cli.recipe import SCRATCH_ARGS, fit_stage, lm_continuation, pretrain_stages
+from lightning_nlp.data.classification.datamodule import ClassificationDataModule
 from lightning_nlp.data.text.io import atomic_path, atomic_write_text
 from lightning_nlp.training.loggers import new_run_dir, wandb_has_credentials
 
 log = logging.getLogger(__name__)
-NEURAL_METHODS = ("ulmfit", "scratch")
+NEURAL_METHODS = ("ulmfit", "scratch", "ulmfit_pseudo")
 BIDIRECTIONAL = ("ulmfit_bwd", "ulmfit_ensemble")  # rows added by --backward
 ALL = "all"
 
@@ -55,15 +60,20 @@ class CurveRow:
     run_dir: str
 
 
+def _sample(classifier: str, data_args: list[str]) -> ClassificationDataModule:
+    """The classifier config's data module on this count's and seed's sample."""
+    from lightning_nlp.cli.commands import _datamodule, _parser
+
+    return _datamodule(_parser("curve"), ["--config", classifier, *data_args])[0]
+
+
 def _linear_rows(
-    methods: list[str], classifier: str, data_args: list[str], budget: str, seed: int
+    methods: list[str], datamodule: ClassificationDataModule, budget: str, seed: int
 ) -> tuple[int, list[CurveRow]]:
     """The size of the sample that the classifiers of this count and seed see, and the linear
     baselines' rows on it."""
     from lightning_nlp.cli.baselines import evaluate_linear_baseline
-    from lightning_nlp.cli.commands import _datamodule, _parser
 
-    datamodule, _ = _datamodule(_parser("curve"), ["--config", classifier, *data_args])
     train_docs = datamodule.split_tokens("train")
     if not methods:
         return len(train_docs), []
@@ -215,6 +225,7 @@ def learning_curve(
     many_seeds_up_to: int = 1000,
     methods: list[str] = ["ulmfit", "scratch", "tfidf_lr", "nb_lr"],  # noqa: B006
     min_epoch_docs: int = 2000,
+    pseudo_docs: int = 10000,
     prompt: str = "",
     output_dir: str = "runs/curve",
 ) -> dict[str, Any]:
@@ -231,8 +242,9 @@ def learning_curve(
         scratch_args: the scratch classifier's own arguments (one learning rate, no unfreezing).
         counts: labelled training documents per run; null is the whole training split.
         seeds: seeds of the samples and runs; counts above `many_seeds_up_to` use the first.
-        methods: among ulmfit, scratch, tfidf_lr and nb_lr.
+        methods: among ulmfit, scratch, ulmfit_pseudo, tfidf_lr and nb_lr.
         min_epoch_docs: documents a small sample's epoch is stretched to (see above).
+        pseudo_docs: unlabelled documents that `ulmfit_pseudo` adds, pseudo-labelled.
         prompt: text for the language model's beam-search continuation.
         output_dir: where the curve's run folder goes.
     """
@@ -241,6 +253,7 @@ def learning_curve(
     unknown = set(methods) - set(NEURAL_METHODS) - set(LINEAR_METHODS)
     if unknown:
         raise ValueError(f"unknown methods {sorted(unknown)}: choose from ulmfit, scratch, "
+                         "ulmfit_pseudo, "
                          f"{', '.join(LINEAR_METHODS)}")  # fmt: skip
     start = time.perf_counter()
     stages, folder = pretrain_stages(lm, finetune, lm_args, finetune_args, pretrained)
@@ -261,11 +274,19 @@ def learning_curve(
                 "null" if count is None else str(count),
             ]
             linear = [m for m in methods if m in LINEAR_METHODS]
-            if linear or count is None:  # the sample's size is known without reading it
-                data_args = [*data, *_data_options(extra)]
-                size, linear_rows = _linear_rows(linear, classifier, data_args, budget, seed)
+            pseudo = None
+            if linear or count is None or "ulmfit_pseudo" in methods:
+                sample = _sample(classifier, [*data, *_data_options(extra)])
+                size, linear_rows = _linear_rows(linear, sample, budget, seed)
                 rows += linear_rows
-            else:
+                if "ulmfit_pseudo" in methods:
+                    from lightning_nlp.cli.pseudo_labels import write_pseudo_labels
+
+                    path = output / f"pseudo_labels_{budget}_{seed}.jsonl"
+                    pseudo = write_pseudo_labels(sample, path, pseudo_docs)
+                    log.info("%s: %d pseudo-labelled documents %s, of %d unlabelled", path,
+                             pseudo.docs, pseudo.per_label, pseudo.unlabeled)  # fmt: skip
+            else:  # the sample's size is known without reading it
                 size = count
             common = [*data, "--seed_everything", str(seed)]
             common += ["--data.min_epoch_docs", str(min_epoch_docs)]
@@ -280,6 +301,8 @@ def learning_curve(
                 args += ["--model.pretrained", pretrained, *extra]
                 args += shlex.split(scratch_args) if method == "scratch" else []
                 args += ["--data.backwards", "true"] if method == "ulmfit_bwd" else []
+                if method == "ulmfit_pseudo":
+                    args += ["--data.pseudo_labels", str(pseudo.path)]
                 stage = fit_stage(f"{method}_{budget}_{seed}", classifier, args, test=True)
                 rows.append(
                     CurveRow(

@@ -8,7 +8,8 @@ from lightning_nlp.data.classification.imdb import IMDbDataModule
 from lightning_nlp.data.classification.imdb_sample import IMDbSampleDataModule
 from lightning_nlp.data.classification.newsgroups import NewsgroupsDataModule, six_way
 from lightning_nlp.data.classification.sst2 import SST2DataModule
-from lightning_nlp.data.classification.table_files import TableFilesDataModule, read_table
+from lightning_nlp.data.classification.table_files import TableFilesDataModule
+from lightning_nlp.data.classification.tables import read_table
 from lightning_nlp.data.classification.trec import TRECDataModule
 from lightning_nlp.data.text.io import CorpusError
 from tests.data import corpus_fixtures as fx
@@ -61,7 +62,7 @@ def test_imdb_tarball_and_unsup(tmp_path):
     sizes = _sizes(dm)
     assert sizes["train"] + sizes["valid"] == 24 and sizes["test"] == 24
     assert "<br" not in " ".join(dm.vocab.itos)
-    assert len(dm.unsup_texts()) == 12
+    assert len(dm.unlabeled_texts()) == 12
 
 
 def test_newsgroups_local_archive_six_way_and_stripping(tmp_path):
@@ -152,7 +153,7 @@ def test_stratified_split_is_seeded_and_balanced():
 
 
 def test_csv_quoted_field_keeps_its_newlines_and_record_lines(tmp_path):
-    from lightning_nlp.data.classification.table_files import read_table
+    from lightning_nlp.data.classification.tables import read_table
 
     path = tmp_path / "multi.csv"
     path.write_bytes(b'text,label\r\n"multi\nline\r\nreview",pos\r\n"one line",neg\r\n')

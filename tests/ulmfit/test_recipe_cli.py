@@ -166,7 +166,7 @@ def test_curve_configs_parse(config, monkeypatch):
 
 
 @pytest.mark.integration
-def test_curve_with_a_backward_model_adds_the_backward_classifier_and_their_average(tmp_path):
+def test_curve_adds_the_backward_classifier_their_average_and_the_self_trained_one(tmp_path):
     import numpy as np
 
     lm_config = str(ROOT / "configs/ulmfit/embedded_lm.yaml")
@@ -182,17 +182,24 @@ def test_curve_with_a_backward_model_adds_the_backward_classifier_and_their_aver
             "--backward", str(tmp_path / "bwd/version_0/pretrained"),
             "--classifier", str(ROOT / "configs/ulmfit/embedded_clas.yaml"),
             "--classifier_args", clas,
-            "--methods", "[ulmfit, nb_lr]",
+            "--methods", "[ulmfit, nb_lr, ulmfit_pseudo]",
             "--counts", "[20]",
             "--seeds", "[1]",
             "--min_epoch_docs", "40",
+            "--pseudo_docs", "50",
             "--summary_count", "20",
             "--output_dir", str(tmp_path / "curve"),
         ]
     )  # fmt: skip
     result = json.loads((tmp_path / "curve/version_0/curve.json").read_text())
     rows = {r["method"]: r for r in result["rows"]}
-    assert sorted(rows) == ["nb_lr", "ulmfit", "ulmfit_bwd", "ulmfit_ensemble"]
+    assert sorted(rows) == ["nb_lr", "ulmfit", "ulmfit_bwd", "ulmfit_ensemble", "ulmfit_pseudo"]
+    # self-training: the 20 labelled reviews and 50 the NB-LR teacher labelled, out of the
+    # training reviews the sample leaves out
+    pseudo = _config(rows["ulmfit_pseudo"]["run_dir"])["data"]["init_args"]["pseudo_labels"]
+    assert pseudo == str(tmp_path / "curve/version_0/pseudo_labels_20_1.jsonl")
+    assert len(Path(pseudo).read_text().splitlines()) == 50
+    assert _config(rows["ulmfit"]["run_dir"])["data"]["init_args"]["pseudo_labels"] is None
     assert _config(rows["ulmfit_bwd"]["run_dir"])["data"]["init_args"]["backwards"] is True
     assert _config(rows["ulmfit"]["run_dir"])["data"]["init_args"]["backwards"] is False
     fwd, bwd = (np.load(Path(rows[m]["run_dir"]) / "test_probabilities.npz") for m in

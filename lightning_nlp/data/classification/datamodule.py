@@ -23,6 +23,7 @@ from lightning_nlp.data.classification.labeled_texts import (
     nested_stratified_sample,
     stratified_split,
 )
+from lightning_nlp.data.classification.tables import read_table
 from lightning_nlp.data.resumable_loader import ResumableLoader
 from lightning_nlp.data.seeds import order_seed
 from lightning_nlp.data.stages import STAGE_SPLITS, stage_splits
@@ -83,6 +84,11 @@ class ClassificationDataModule(VocabDataModule):
             lacks, after the training vocabulary (whose ids do not change). For character-level
             embedders (ELMo), which read a word's spelling and need no trained row for it;
             an embedding table would only have untrained rows for them.
+        pseudo_labels: a JSON-lines file of `{"text": ..., "label": ...}` documents labelled by
+            a model, not by people (self-training: `lightning-nlp curve --methods
+            [ulmfit_pseudo]` writes them from the corpus's unlabelled text), added to the
+            training documents after the `train_size` sample. Their labels must be among the
+            training split's; validation and test are unchanged.
     """
 
     def __init__(
@@ -105,6 +111,7 @@ class ClassificationDataModule(VocabDataModule):
         subset_seed: int | None = None,
         min_epoch_docs: int | None = None,
         eval_words_in_vocab: bool = False,
+        pseudo_labels: str | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -116,10 +123,22 @@ class ClassificationDataModule(VocabDataModule):
         self._trained_words: int | None = None  # set when eval words extend the vocabulary
         self._label_names: list[str] | None = None
         self._datasets: dict[str, ClassificationDataset] = {}
+        self._unsampled: list[str] = []  # training texts outside the `train_size` sample
 
     # -- what a corpus provides -------------------------------------------------------------
     def read_splits(self, needed: set[str]) -> dict[str, LabeledTexts]:
         raise NotImplementedError
+
+    def unlabeled_texts(self) -> list[str]:
+        """Documents without labels, for pseudo-labelling: here the training documents that the
+        `train_size` sample leaves out, their labels unread (a corpus with unlabelled text of
+        its own, as IMDb's `unsup` reviews, returns that instead)."""
+        self.texts("train")
+        if not self._unsampled:
+            raise CorpusError(f"{self.data_dir}: no unlabelled text: {type(self).__name__} has "
+                              "none of its own, and --data.train_size leaves no training "
+                              "document out")  # fmt: skip
+        return self._unsampled
 
     # -- vocabulary and labels: from the training split, or the saved artifacts ----------------
     def _load_artifacts(self) -> None:
@@ -200,6 +219,8 @@ class ClassificationDataModule(VocabDataModule):
                 # still a class (a test document of it is no error)
                 self._label_names = self._label_names or sorted(set(read["train"].labels))
                 read["train"] = self._few_labels(read["train"])
+            if "train" in read and self.hparams.pseudo_labels is not None:
+                read["train"] = self._with_pseudo_labels(read["train"])
             for name in needed | {split}:
                 if name in read:
                     self._texts.setdefault(name, read[name])
@@ -226,7 +247,23 @@ class ClassificationDataModule(VocabDataModule):
             if self.hparams.subset_seed is None
             else self.hparams.subset_seed
         )
-        return train.subset(nested_stratified_sample(train.labels, size, seed))
+        sample = nested_stratified_sample(train.labels, size, seed)
+        kept = set(sample.tolist())
+        self._unsampled = [text for i, text in enumerate(train.texts) if i not in kept]
+        return train.subset(sample)
+
+    def _with_pseudo_labels(self, train: LabeledTexts) -> LabeledTexts:
+        """The training documents followed by the `pseudo_labels` file's; a label that the
+        training split lacks is an error naming the line (it would otherwise become a class)."""
+        self._label_names = self._label_names or sorted(set(train.labels))
+        pseudo = read_table(self.hparams.pseudo_labels, "text", "label", format="jsonl")
+        for label, origin in zip(pseudo.labels, pseudo.origins):
+            if label not in self._label_names:
+                raise CorpusError(f"{origin}: pseudo-label {label!r} is not a training label "
+                                  f"(known labels: {self._label_names})")  # fmt: skip
+        log.info("training on %d labelled and %d pseudo-labelled documents (%s)",
+                 len(train), len(pseudo), self.hparams.pseudo_labels)  # fmt: skip
+        return train.concat(pseudo)
 
     def _table(self, split: str) -> TokenTable:
         if split not in self._tables:
@@ -242,13 +279,25 @@ class ClassificationDataModule(VocabDataModule):
         """A split's documents as token strings before the vocabulary (rare words are kept,
         not `<unk>`), cut to `max_len` and in reading order even when `backwards`; aligned
         with `split(name)`. For count-based baselines, which need no vocabulary."""
-        table = self._table(name)
+        docs = self._token_lists(self._table(name))
+        return [doc for doc in docs if doc]  # as `split`, which leaves out empty documents
+
+    def unlabeled_tokens(self) -> tuple[list[str], list[list[str]]]:
+        """The unlabelled documents that are not empty after tokenisation, as texts and as
+        token strings (cut to `max_len`, as `split_tokens`), aligned."""
+        texts = self.unlabeled_texts()
+        table = tokenize_cached(
+            texts, self.hparams.tokenizer, self.hparams.cache_dir, desc="tokenizing unlabelled"
+        )
+        pairs = [(t, d) for t, d in zip(texts, self._token_lists(table)) if d]
+        return [t for t, _ in pairs], [d for _, d in pairs]
+
+    def _token_lists(self, table: TokenTable) -> list[list[str]]:
         tokens = np.asarray(table.types, dtype=object)[table.ids]
         starts, ends = table.offsets[:-1], table.offsets[1:]
         if self.hparams.max_len is not None:
             ends = np.minimum(ends, starts + self.hparams.max_len)
-        docs = [tokens[s:e].tolist() for s, e in zip(starts, ends)]
-        return [doc for doc in docs if doc]  # as `split`, which leaves out empty documents
+        return [tokens[s:e].tolist() for s, e in zip(starts, ends)]
 
     def split(self, name: str) -> ClassificationSplit:
         """A split as id arrays and class ids, empty documents left out and counted."""

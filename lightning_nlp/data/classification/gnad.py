@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from lightning_nlp.data.classification.labeled_texts import LabeledTexts
-from lightning_nlp.data.classification.table_files import TableFilesDataModule, read_table
+from lightning_nlp.data.classification.table_files import TableFilesDataModule
+from lightning_nlp.data.classification.tables import read_table
 from lightning_nlp.data.text.tokenize import TokenizerName
 
 

@@ -62,7 +62,7 @@ def _decode(raw: bytes, origin: str) -> str:
 class IMDbDataModule(ClassificationDataModule):
     """Binary sentiment of 25k train / 25k test reviews; validation is held out of train.
 
-    `unsup_texts()` returns the 50k unlabelled reviews (with the training reviews they are the
+    `unlabeled_texts()` returns the 50k unlabelled reviews (with the training reviews they are the
     target-domain text for language-model fine-tuning).
     """
 
@@ -77,7 +77,7 @@ class IMDbDataModule(ClassificationDataModule):
                 splits[split].add(text, LABELS[label], origin)
         return splits
 
-    def unsup_texts(self) -> list[str]:
+    def unlabeled_texts(self) -> list[str]:
         return [text for _, _, text, _ in iter_imdb(self.data_dir, ["train"], ["unsup"])]
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from lightning_nlp.data.classification.datamodule import ClassificationDataModule
 from lightning_nlp.data.classification.labeled_texts import LabeledTexts
-from lightning_nlp.data.classification.table_files import read_table
+from lightning_nlp.data.classification.tables import read_table
 from lightning_nlp.data.text.tokenize import TokenizerName
 
 

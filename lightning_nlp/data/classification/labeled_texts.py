@@ -25,6 +25,12 @@ class LabeledTexts:
     def __len__(self) -> int:
         return len(self.texts)
 
+    def concat(self, other: LabeledTexts) -> LabeledTexts:
+        """These documents followed by `other`'s."""
+        return LabeledTexts(
+            self.texts + other.texts, self.labels + other.labels, self.origins + other.origins
+        )
+
     def subset(self, indices: list[int] | np.ndarray) -> LabeledTexts:
         return LabeledTexts(
             [self.texts[i] for i in indices],
