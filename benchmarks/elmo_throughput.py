@@ -37,9 +37,8 @@ from lightning_nlp.data.classification.trec import TRECDataModule
 from lightning_nlp.data.text.vocab import SPECIALS, Vocab
 from lightning_nlp.nn.elmo.bilm import BiLM
 from lightning_nlp.nn.elmo.characters import batch_char_ids
-from lightning_nlp.nn.elmo.classifier import ElmoClassifier
 from lightning_nlp.nn.elmo.language_model import BiLMLanguageModel
-from lightning_nlp.nn.elmo.published import bilm_from_options
+from lightning_nlp.weights.elmo import PretrainedElmoClassifier, bilm_from_options
 from lightning_nlp.weights.pretrained import save_pretrained
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +85,7 @@ def embedding_rate(bilm: BiLM, batches: list[torch.Tensor]) -> dict[str, float]:
     }
 
 
-def classifier_epoch(network: ElmoClassifier, batches: Iterable[TextBatch]) -> float:
+def classifier_epoch(network: PretrainedElmoClassifier, batches: Iterable[TextBatch]) -> float:
     optimizer = torch.optim.Adadelta([p for p in network.parameters() if p.requires_grad], lr=1.0)
     network.train()
     start = time.perf_counter()
@@ -116,9 +115,9 @@ def cache_comparison(
     folder = tmp / "bilm"
     save_pretrained(folder, network, Vocab(list(SPECIALS)), "nltk")
 
-    def classifier(cache: Path | None) -> ElmoClassifier:
+    def classifier(cache: Path | None) -> PretrainedElmoClassifier:
         torch.manual_seed(0)
-        net = ElmoClassifier(
+        net = PretrainedElmoClassifier(
             data.vocab_size, data.num_classes, str(folder), cache_dir=cache, **sizes
         )
         net.set_vocabulary(data.vocab.itos)

@@ -9,10 +9,9 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "lightning_nlp"
 LAYERS = ["nn", "data", "weights", "training", "tasks", "inference", "cli"]
-# the one known exception: ElmoClassifier builds its biLM from a weights file it is given
-# and data modules read a checkpoint's vocabulary through the safe checkpoint reader
-KNOWN = {("nn.elmo.published", "weights.pretrained"), ("nn.elmo.published", "data.text.download"),
-         ("nn.elmo.published", "data.text.io"), ("data.text.artifacts", "weights.checkpoints")}  # fmt: skip
+# the one known exception: data modules read a checkpoint's vocabulary through the safe
+# checkpoint reader
+KNOWN = {("data.text.artifacts", "weights.checkpoints")}
 
 
 def _imports() -> dict[str, set[str]]:
@@ -72,3 +71,16 @@ def test_no_import_cycles():
 def test_the_package_top_level_holds_only_the_layers():
     top = sorted(p.name for p in PACKAGE.iterdir() if not p.name.startswith(("_", ".")))
     assert top == sorted(LAYERS)
+
+
+def test_nn_reads_and_downloads_nothing():
+    """`nn/` is plain torch: building or running a module opens no file and no connection
+    (weights come through `weights/`; the layer cache, given a folder, is the one writer)."""
+    io_calls = ("open(", "read_text", "read_bytes", "torch.load", "h5py", "urllib", "np.load")
+    found = [
+        f"{path.relative_to(PACKAGE)}: {call}"
+        for path in (PACKAGE / "nn").rglob("*.py")
+        for call in io_calls
+        if call in path.read_text()
+    ]
+    assert found == []

@@ -54,7 +54,7 @@ from lightning_nlp.data.classification.dataset import (
 from lightning_nlp.data.text.io import atomic_write_text
 from lightning_nlp.data.text.token_cache import default_cache_dir, tokenize_texts
 from lightning_nlp.nn.elmo.elmo import Elmo
-from lightning_nlp.nn.elmo.layer_cache import hash_weights
+from lightning_nlp.nn.elmo.fingerprint import hash_weights
 from lightning_nlp.training.precision import bf16_support, check_bf16, emulated_bf16_kernels
 from lightning_nlp.weights.checkpoints import CheckpointError
 from lightning_nlp.weights.pretrained import CONFIG_FILE, Pretrained, load_pretrained

@@ -19,7 +19,7 @@ class BiLMTask(Task):
 
     Logs `{stage}/ppl_fwd`, `{stage}/ppl_bwd` and `{stage}/ppl` (their geometric mean, the
     monitored value). At the end of `fit` the network is saved as a model folder,
-    `<run>/pretrained`, which `lightning_nlp.nn.elmo.load_bilm` (and so the ELMo classifier's
+    `<run>/pretrained`, which `lightning_nlp.weights.elmo.load_bilm` (and so the ELMo classifier's
     `elmo_weights`) reads.
 
     Args:

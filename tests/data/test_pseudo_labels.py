@@ -14,7 +14,6 @@ from lightning_nlp.data.text.io import CorpusError
 from tests.data.test_train_size import _trec
 
 
-
 def _dm(tmp_path: Path, **options) -> TRECDataModule:
     return TRECDataModule(str(_trec(tmp_path / "trec")), cache_dir=str(tmp_path / "c"), **options)
 

@@ -143,7 +143,7 @@ def _elmo() -> tuple[nn.Module, Callable[[], object]]:
 
 def _elmo_classifier(**kwargs) -> tuple[nn.Module, Callable[[], object]]:
     itos = [*SPECIALS, *WORDS]
-    model = ElmoClassifier(len(itos), 3, "untrained", bilm=BiLM(**BILM).init_args, **kwargs)
+    model = ElmoClassifier(len(itos), 3, BiLM(**BILM).init_args, **kwargs)
     model.set_vocabulary(itos)
     tokens, lengths = _tokens(vocab=len(itos))
     return model, lambda: model(tokens, lengths)

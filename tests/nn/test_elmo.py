@@ -17,8 +17,9 @@ from lightning_nlp.nn.elmo.elmo import Elmo
 from lightning_nlp.nn.elmo.highway import Highway
 from lightning_nlp.nn.elmo.language_model import BiLMLanguageModel
 from lightning_nlp.nn.elmo.projected_lstm import ProjectedLSTM
-from lightning_nlp.nn.elmo.published import load_bilm, load_published
 from lightning_nlp.nn.elmo.scalar_mix import ScalarMix
+from lightning_nlp.weights.elmo import load_bilm, load_published
+from lightning_nlp.weights.layer_cache import attach_layer_cache
 
 FILTERS = [[1, 4], [2, 5], [3, 3]]
 
@@ -302,9 +303,15 @@ def test_published_name_offline_says_where_to_put_the_files(tmp_path, monkeypatc
         load_bilm("elmo-small")
 
 
+def _cached(bilm: BiLM, folder) -> Elmo:
+    elmo = Elmo(bilm, dropout=0.0)
+    attach_layer_cache(elmo, folder)
+    return elmo
+
+
 def test_cache_returns_what_the_model_computes_and_follows_the_weights(tmp_path):
     bilm = small_bilm()
-    elmo = Elmo(bilm, dropout=0.0, cache_dir=tmp_path)
+    elmo = _cached(bilm, tmp_path)
     chars = batch_char_ids([["the", "cat", "sat"], ["a"]])
     first, mask = elmo.layers(chars)
     assert (elmo.cache.hits, elmo.cache.misses) == (0, 2)
@@ -314,7 +321,7 @@ def test_cache_returns_what_the_model_computes_and_follows_the_weights(tmp_path)
     assert torch.equal(swapped[:, 1], first[:, 0]) and torch.equal(
         swapped[:, 0, :1], first[:, 1, :1]
     )
-    later_run = Elmo(small_bilm(), dropout=0.0, cache_dir=tmp_path)  # same weights, new object
+    later_run = _cached(small_bilm(), tmp_path)  # same weights, new object
     assert torch.equal(later_run.layers(chars)[0], first) and later_run.cache.hits == 2
     with torch.no_grad():
         bilm.token_encoder.projection.bias.add_(1.0)  # changed weights: no stale vectors
@@ -324,34 +331,34 @@ def test_cache_returns_what_the_model_computes_and_follows_the_weights(tmp_path)
 
 
 def test_cache_key_follows_the_code_that_computes_the_layers(tmp_path, monkeypatch):
-    from lightning_nlp.nn.elmo import layer_cache
+    from lightning_nlp.weights import layer_cache
 
     modules = layer_cache.code_modules(small_bilm(), "lightning_nlp.nn.elmo.elmo")
     for name in ("bilm", "char_cnn", "highway", "projected_lstm", "elmo"):
         assert f"lightning_nlp.nn.elmo.{name}" in modules
     assert "lightning_nlp.nn.functional" in modules  # helpers the forward pass calls
     chars = batch_char_ids([["the", "cat", "sat"]])
-    elmo = Elmo(small_bilm(), dropout=0.0, cache_dir=tmp_path)
+    elmo = _cached(small_bilm(), tmp_path)
     elmo.layers(chars)
     monkeypatch.setattr(layer_cache, "source_hash", lambda names: "edited-bilm")
-    edited = Elmo(small_bilm(), dropout=0.0, cache_dir=tmp_path)  # same weights, other code
+    edited = _cached(small_bilm(), tmp_path)  # same weights, other code
     assert edited.cache_key() != elmo.cache_key()
     edited.layers(chars)
     assert (edited.cache.hits, edited.cache.misses) == (0, 1)  # no stale vectors
     monkeypatch.undo()
-    same = Elmo(small_bilm(), dropout=0.0, cache_dir=tmp_path)
+    same = _cached(small_bilm(), tmp_path)
     assert same.cache_key() == elmo.cache_key()
     same.layers(chars)
     assert (same.cache.hits, same.cache.misses) == (1, 0)
 
 
 def test_weights_are_hashed_once_across_mode_switches_and_again_when_changed(tmp_path, monkeypatch):
-    from lightning_nlp.nn.elmo import layer_cache
+    from lightning_nlp.nn.elmo import fingerprint
 
     calls = []
-    real = layer_cache.hash_weights
-    monkeypatch.setattr(layer_cache, "hash_weights", lambda m: calls.append(1) or real(m))
-    elmo = Elmo(small_bilm(), dropout=0.0, cache_dir=tmp_path)
+    real = fingerprint.hash_weights
+    monkeypatch.setattr(fingerprint, "hash_weights", lambda m: calls.append(1) or real(m))
+    elmo = _cached(small_bilm(), tmp_path)
     chars = batch_char_ids([["the", "cat"]])
     key = elmo.cache_key()
     for _ in range(5):  # each epoch and validation switches modes
@@ -370,7 +377,7 @@ def test_weights_are_hashed_once_across_mode_switches_and_again_when_changed(tmp
 
 @pytest.mark.parametrize("damage", ["truncate", "flip"])
 def test_a_damaged_cached_sentence_is_computed_again(tmp_path, damage):
-    elmo = Elmo(small_bilm(), dropout=0.0, cache_dir=tmp_path)
+    elmo = _cached(small_bilm(), tmp_path)
     chars = batch_char_ids([["the", "cat", "sat"]])
     first, _ = elmo.layers(chars)
     (path,) = tmp_path.rglob("*.npy")
@@ -378,7 +385,7 @@ def test_a_damaged_cached_sentence_is_computed_again(tmp_path, damage):
     path.write_bytes(
         data[: len(data) // 2] if damage == "truncate" else data[:-1] + bytes([data[-1] ^ 1])
     )
-    fresh = Elmo(elmo.bilm, dropout=0.0, cache_dir=tmp_path)  # no copy in memory
+    fresh = _cached(elmo.bilm, tmp_path)  # no copy in memory
     again, _ = fresh.layers(chars)
     assert fresh.cache.misses == 1 and torch.equal(again, first)
 
@@ -393,13 +400,13 @@ def test_frozen_bilm_stays_in_eval_mode_while_training():
 
 
 def test_cache_computes_a_repeated_sentence_once_and_respects_its_memory_limit(tmp_path):
-    elmo = Elmo(small_bilm(), dropout=0.0, cache_dir=tmp_path)
+    elmo = _cached(small_bilm(), tmp_path)
     chars = batch_char_ids([["the", "cat"], ["a"], ["the", "cat"]])
     layers, _ = elmo.layers(chars)
     assert (elmo.cache.hits, elmo.cache.misses) == (1, 2)
     torch.testing.assert_close(layers[:, 0], layers[:, 2])
     assert elmo.cache.memory_used == sum(v.nbytes for v in elmo.cache._memory.values())
-    tight = Elmo(small_bilm(), dropout=0.0, cache_dir=tmp_path)
+    tight = _cached(small_bilm(), tmp_path)
     tight.cache.memory_limit = elmo.cache.memory_used - 1  # room for one of the two
     tight.layers(chars)
     assert len(tight.cache._memory) == 1 and tight.cache.hits == 3  # read from disk
@@ -407,13 +414,15 @@ def test_cache_computes_a_repeated_sentence_once_and_respects_its_memory_limit(t
 
 def test_elmo_classifier_spells_its_vocabulary(tmp_path):
     from lightning_nlp.data.text.vocab import SPECIALS, Vocab
-    from lightning_nlp.nn.elmo.classifier import ElmoClassifier
+    from lightning_nlp.weights.elmo import PretrainedElmoClassifier
     from lightning_nlp.weights.pretrained import save_pretrained
 
     network = BiLMLanguageModel(4, FILTERS, char_dim=4, projection_dim=6, cell_dim=8)
     folder = save_pretrained(tmp_path / "bilm", network, Vocab(list(SPECIALS)), "whitespace")
     itos = [*SPECIALS, "cat", "dog"]
-    classifier = ElmoClassifier(len(itos), 3, str(folder), hidden_dim=5, head_hidden_dim=0).eval()
+    classifier = PretrainedElmoClassifier(
+        len(itos), 3, str(folder), hidden_dim=5, head_hidden_dim=0
+    ).eval()
     tokens, lengths = torch.tensor([[4, 5, 0]]), torch.tensor([2])
     with pytest.raises(RuntimeError, match="set_vocabulary"):
         classifier(tokens, lengths)
@@ -423,19 +432,19 @@ def test_elmo_classifier_spells_its_vocabulary(tmp_path):
     assert (classifier.char_table[0] == 0).all()  # <pad> is no token
     assert classifier.char_table[4].tolist() == token_char_ids(["cat"])[0].tolist()
     # rebuilt from its own init_args (as from a checkpoint) without the biLM's folder
-    rebuilt = ElmoClassifier(**{**classifier.init_args, "elmo_weights": "gone"}).eval()
+    rebuilt = PretrainedElmoClassifier(**{**classifier.init_args, "elmo_weights": "gone"}).eval()
     rebuilt.load_state_dict(classifier.state_dict())
     torch.testing.assert_close(rebuilt(tokens, lengths), classifier(tokens, lengths))
 
 
 def test_elmo_classifier_with_a_word_embedding_beside_elmo(tmp_path):
     from lightning_nlp.data.text.vocab import SPECIALS, Vocab
-    from lightning_nlp.nn.elmo.classifier import ElmoClassifier
+    from lightning_nlp.weights.elmo import PretrainedElmoClassifier
     from lightning_nlp.weights.pretrained import save_pretrained
 
     network = BiLMLanguageModel(4, FILTERS, char_dim=4, projection_dim=6, cell_dim=8)
     folder = save_pretrained(tmp_path / "bilm", network, Vocab(list(SPECIALS)), "whitespace")
-    classifier = ElmoClassifier(6, 3, str(folder), embed_dim=5, hidden_dim=4).eval()
+    classifier = PretrainedElmoClassifier(6, 3, str(folder), embed_dim=5, hidden_dim=4).eval()
     classifier.set_vocabulary([*SPECIALS, "cat", "dog"])
     tokens = torch.tensor([[4, 5]])
     seen = []
@@ -451,12 +460,12 @@ def test_words_only_evaluation_text_has_reach_the_word_embedding_as_unk(tmp_path
     has ("dog", id 5 of 6 with 5 trained words) is spelled out for ELMo but reaches the word
     embedding as `<unk>`, not as its never-trained row; and it survives a checkpoint."""
     from lightning_nlp.data.text.vocab import SPECIALS, Vocab
-    from lightning_nlp.nn.elmo.classifier import ElmoClassifier
+    from lightning_nlp.weights.elmo import PretrainedElmoClassifier
     from lightning_nlp.weights.pretrained import save_pretrained
 
     network = BiLMLanguageModel(4, FILTERS, char_dim=4, projection_dim=6, cell_dim=8)
     folder = save_pretrained(tmp_path / "bilm", network, Vocab(list(SPECIALS)), "whitespace")
-    classifier = ElmoClassifier(6, 3, str(folder), embed_dim=5, hidden_dim=4).eval()
+    classifier = PretrainedElmoClassifier(6, 3, str(folder), embed_dim=5, hidden_dim=4).eval()
     classifier.set_vocabulary([*SPECIALS, "cat", "dog"], trained_words=5)
     seen = []
     recur = classifier.recur
@@ -465,19 +474,19 @@ def test_words_only_evaluation_text_has_reach_the_word_embedding_as_unk(tmp_path
     expected = classifier.embedding(torch.tensor([[4, 1]]))  # cat, <unk>
     torch.testing.assert_close(seen[0][..., :5], expected)
     assert classifier.char_table[5].any()  # "dog" keeps its spelling for ELMo
-    rebuilt = ElmoClassifier(6, 3, str(folder), embed_dim=5, hidden_dim=4)
+    rebuilt = PretrainedElmoClassifier(6, 3, str(folder), embed_dim=5, hidden_dim=4)
     rebuilt.load_state_dict(classifier.state_dict())
     assert rebuilt.word_limit.tolist() == [5, 1]
 
 
 def test_elmo_classifier_with_elmo_at_its_output(tmp_path):
     from lightning_nlp.data.text.vocab import SPECIALS, Vocab
-    from lightning_nlp.nn.elmo.classifier import ElmoClassifier
+    from lightning_nlp.weights.elmo import PretrainedElmoClassifier
     from lightning_nlp.weights.pretrained import save_pretrained
 
     network = BiLMLanguageModel(4, FILTERS, char_dim=4, projection_dim=6, cell_dim=8)
     folder = save_pretrained(tmp_path / "bilm", network, Vocab(list(SPECIALS)), "whitespace")
-    classifier = ElmoClassifier(
+    classifier = PretrainedElmoClassifier(
         7, 3, str(folder), hidden_dim=4, head_hidden_dim=0, elmo_output=True
     ).eval()
     classifier.set_vocabulary([*SPECIALS, "cat", "dog", "eats"])
@@ -506,7 +515,7 @@ def test_elmo_classifier_with_elmo_at_its_output(tmp_path):
     torch.testing.assert_close(features[:, :4], classifier.recur(mixed0, lengths))
     # built from its own init_args (as from a checkpoint), bidirectional and max-pooled
     args = {**classifier.init_args, "elmo_weights": "gone", "bidirectional": True, "pooling": "max"}
-    rebuilt = ElmoClassifier(**args).eval()
+    rebuilt = PretrainedElmoClassifier(**args).eval()
     assert rebuilt.head.layers[-1].in_features == 2 * 4 + 12  # no hidden layer: linear head
     rebuilt.set_vocabulary([*SPECIALS, "cat", "dog", "eats"])
     assert rebuilt(tokens, lengths).shape == (2, 3)
@@ -515,11 +524,11 @@ def test_elmo_classifier_with_elmo_at_its_output(tmp_path):
 def test_elmo_classifier_graphs_are_refused(tmp_path):
     from lightning_nlp.data.text.vocab import SPECIALS, Vocab
     from lightning_nlp.inference.graphs import check_exportable
-    from lightning_nlp.nn.elmo.classifier import ElmoClassifier
     from lightning_nlp.weights.checkpoints import CheckpointError
+    from lightning_nlp.weights.elmo import PretrainedElmoClassifier
     from lightning_nlp.weights.pretrained import save_pretrained
 
     network = BiLMLanguageModel(4, FILTERS, char_dim=4, projection_dim=6, cell_dim=8)
     folder = save_pretrained(tmp_path / "bilm", network, Vocab(list(SPECIALS)), "whitespace")
     with pytest.raises(CheckpointError, match="ElmoClassifier is not one"):
-        check_exportable(ElmoClassifier(6, 3, str(folder), hidden_dim=4))
+        check_exportable(PretrainedElmoClassifier(6, 3, str(folder), hidden_dim=4))

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from lightning_nlp.cli import main, run_cli
-from lightning_nlp.nn.elmo.published import load_bilm
+from lightning_nlp.weights.elmo import load_bilm
 from tests.data import corpus_fixtures as fx
 from tests.test_cli import ROOT
 

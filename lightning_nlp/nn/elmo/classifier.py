@@ -11,7 +11,6 @@ from torch import Tensor
 from lightning_nlp.nn.elmo.bilm import BiLM
 from lightning_nlp.nn.elmo.characters import MAX_WORD_LENGTH, token_char_ids
 from lightning_nlp.nn.elmo.elmo import Elmo
-from lightning_nlp.nn.elmo.published import load_bilm
 from lightning_nlp.nn.functional import masked_mean
 from lightning_nlp.nn.init_args import init_arguments
 from lightning_nlp.nn.mlp_head import MLPHead
@@ -27,19 +26,19 @@ class ElmoClassifier(RNNClassifier):
     them out with a char-id table of the vocabulary (`set_vocabulary`, called by
     `TextClassifierTask` when fitting starts, then saved with the weights).
 
+    The biLM is built untrained from its architecture (`bilm`): its weights come with the
+    checkpoint, or from the published files through `weights.elmo.PretrainedElmoClassifier`,
+    the class that configs name (this module reads no file).
+
     Args:
         vocab_size, num_classes, pad_id: linked from the data module.
-        elmo_weights: see `load_bilm` (published files, a biLM run's model folder, or a name).
+        bilm: the biLM's architecture (`BiLM` arguments, as `BiLM.init_args` records them).
         embed_dim: width of a trainable word embedding beside ELMo; 0: ELMo alone.
         elmo_dropout: on the ELMo mixtures.  layer_norm: see `ScalarMix`.
         elmo_output: a second mixture, averaged over the sentence's tokens, beside the RNN's
             pooled state before the head (the paper's ELMo at the task model's output);
             `elmo_dropout` and then the head's `dropout` apply to it.
         freeze_elmo: keep the biLM fixed (the paper's setting).
-        cache_dir: on-disk cache of the frozen biLM's layers (see `LayerCache`).
-        bilm: the biLM's architecture (`BiLM` arguments): built untrained instead of loading
-            `elmo_weights`. Recorded by the network itself, so that a checkpoint, which holds
-            the biLM's weights, is rebuilt without the weights files.
         other arguments: see `RNNClassifier`.
     """
 
@@ -47,7 +46,7 @@ class ElmoClassifier(RNNClassifier):
         self,
         vocab_size: int,
         num_classes: int,
-        elmo_weights: str,
+        bilm: dict[str, Any],
         embed_dim: int = 0,
         hidden_dim: int = 100,
         cell: CellType = "lstm",
@@ -60,14 +59,12 @@ class ElmoClassifier(RNNClassifier):
         layer_norm: bool = False,
         elmo_output: bool = False,
         freeze_elmo: bool = True,
-        cache_dir: str | None = None,
         pad_id: int = 0,
-        bilm: dict[str, Any] | None = None,
     ) -> None:
         init_args = init_arguments(locals())
-        bilm_module = BiLM(**bilm) if bilm is not None else load_bilm(elmo_weights)
-        init_args["bilm"] = bilm_module.init_args
-        elmo = Elmo(bilm_module, 1 + elmo_output, elmo_dropout, layer_norm, freeze_elmo, cache_dir)
+        bilm_module = BiLM(**bilm)
+        init_args["bilm"] = bilm_module.init_args  # as BiLM records it (JSON-friendly)
+        elmo = Elmo(bilm_module, 1 + elmo_output, elmo_dropout, layer_norm, freeze_elmo)
         super().__init__(
             vocab_size, max(embed_dim, 1), hidden_dim, num_classes, cell, num_layers,
             bidirectional, pooling, dropout, head_hidden_dim, pad_id,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple, Protocol
 
 import torch
 from torch import Tensor, nn
 
 from lightning_nlp.nn.elmo.bilm import BiLM
-from lightning_nlp.nn.elmo.layer_cache import LayerCache, WeightsFingerprint, code_fingerprint
+from lightning_nlp.nn.elmo.fingerprint import WeightsFingerprint
 from lightning_nlp.nn.elmo.scalar_mix import ScalarMix
 from lightning_nlp.nn.functional import lengths_to_mask
 
@@ -19,23 +19,33 @@ class ElmoOutput(NamedTuple):
     mask: Tensor  # (B, T) True on real tokens
 
 
+class LayerStore(Protocol):
+    """Where computed layers are kept (`weights.layer_cache.LayerCache`): `code` identifies
+    the code that computes them; `layers` returns them, computing only the missing ones."""
+
+    code: str
+
+    def layers(
+        self, model: str, chars: Tensor, lengths: Tensor, compute: Callable[[Tensor], Tensor]
+    ) -> Tensor: ...
+
+
 class Elmo(nn.Module):
     """(B, T, 50) char ids -> `num_outputs` mixtures of the biLM's layers, sentinels removed.
 
     Each output has its own `ScalarMix` (a downstream model may want one at its input and one
     at its output, as in the paper), then dropout. A frozen biLM always runs in eval mode (no
-    dropout), and with `cache_dir` its layers are read from / written to a `LayerCache`,
-    keyed by `cache_key()`: the biLM's weights, the code that computes its layers and the
-    autocast precision. The weights are hashed once, and again only when they change (see
-    `WeightsFingerprint`); the code once, when the cache is set up.
+    dropout), and with a `cache` (a `LayerStore`, set by `weights.layer_cache.attach_layer_cache`)
+    its layers are read from / written to it, keyed by `cache_key()`: the biLM's weights, the
+    code that computes its layers and the autocast precision. The weights are hashed once,
+    and again only when they change (see `WeightsFingerprint`).
 
     Args:
-        bilm: the biLM (see `load_bilm`).
+        bilm: the biLM (trained weights: `weights.elmo.load_bilm`).
         num_outputs: how many mixtures.
         dropout: on each mixture.
         layer_norm: normalise the layers before mixing (see `ScalarMix`).
         freeze: keep the biLM's weights fixed.
-        cache_dir: on-disk layer cache for a frozen, stateless biLM; None: no cache.
     """
 
     def __init__(
@@ -45,7 +55,6 @@ class Elmo(nn.Module):
         dropout: float = 0.5,
         layer_norm: bool = False,
         freeze: bool = True,
-        cache_dir: str | Path | None = None,
     ) -> None:
         super().__init__()
         self.bilm = bilm
@@ -56,9 +65,7 @@ class Elmo(nn.Module):
         self.freeze = freeze
         self.bilm.requires_grad_(not freeze)
         self._fingerprint = WeightsFingerprint()
-        self.cache = LayerCache(cache_dir) if cache_dir and freeze else None
-        # the code behind the cached layers: the biLM's modules and this one's `_compute`
-        self._code = code_fingerprint(bilm, __name__) if self.cache is not None else ""
+        self.cache: LayerStore | None = None  # for a frozen, stateless biLM
         self.output_dim = bilm.output_dim
         self.train(self.training)
 
@@ -75,14 +82,15 @@ class Elmo(nn.Module):
         """What a sentence's cached layers depend on besides its characters: the biLM's
         weights, the code that computes the layers, and the autocast precision on `device`."""
         precision = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else ""
-        key = f"{self._fingerprint(self.bilm)}-{self._code}{precision}"
+        code = self.cache.code if self.cache is not None else ""
+        key = f"{self._fingerprint(self.bilm)}-{code}{precision}"
         return key.replace("torch.", "-")
 
     def layers(self, chars: Tensor) -> tuple[Tensor, Tensor]:
         """chars: (B, T, 50). Returns the layers (L + 1, B, T, 2P) and the mask (B, T)."""
         lengths = (chars[..., 0] > 0).sum(dim=1)  # (B,)
         mask = lengths_to_mask(lengths, chars.shape[1])  # (B, T)
-        if self.cache is not None and not self.bilm.stateful:
+        if self.cache is not None and self.freeze and not self.bilm.stateful:
             key = self.cache_key(chars.device.type)
             return self.cache.layers(key, chars, lengths, self._compute), mask
         return self._compute(chars), mask

@@ -5,7 +5,8 @@ Frozen ELMo layers are a pure function of the weights, the code that computes th
 sentence's characters, so later epochs and later runs can read them back instead of running
 the biLM again. A key hashes the weights' fingerprint, the source of the modules that compute
 the layers (`code_fingerprint`) and the sentence's char ids, so changed weights or a changed
-forward pass never read stale vectors.
+forward pass never read stale vectors. `attach_layer_cache` gives an `Elmo` one (the module
+itself, plain torch, reads and writes no file).
 """
 
 from __future__ import annotations
@@ -24,46 +25,12 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from lightning_nlp.nn.elmo.elmo import Elmo
+
 log = logging.getLogger(__name__)
 DIGEST = 16  # bytes of blake2b before each cached array
 FORMAT = b"v2"  # in every key: files of an older layout are never read
-
-
 PACKAGE = "lightning_nlp."
-
-
-def hash_weights(module: nn.Module) -> str:
-    """A hash of a module's arguments (`init_args`), parameters and buffers (all bytes read)."""
-    digest = hashlib.sha256(repr(getattr(module, "init_args", None)).encode())
-    for name, tensor in module.state_dict().items():
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy())
-    return digest.hexdigest()[:24]
-
-
-class WeightsFingerprint:
-    """`hash_weights(module)`, computed once and again only when a tensor may have changed:
-    one replaced (`.to()`, loading with `assign`, `.data = ...`) or updated in place (its
-    version counter moves: `load_state_dict`, an optimiser step, `copy_` or `add_` under
-    `no_grad`). Switching between training and evaluation hashes nothing again. An edit
-    through `.data` (`p.data.add_(1)`) moves no counter: call `reset()` after one."""
-
-    def __init__(self) -> None:
-        self._seen: tuple | None = None
-        self._digest = ""
-
-    def reset(self) -> None:
-        self._seen = None
-
-    def __call__(self, module: nn.Module) -> str:
-        seen = tuple(
-            (name, t.data_ptr(), t._version, t.dtype, t.device, t.shape)
-            for name, t in module.state_dict(keep_vars=True).items()
-        )  # cheap: no tensor is read
-        if seen != self._seen:
-            self._digest = hash_weights(module)
-            self._seen = seen
-        return self._digest
 
 
 def code_modules(module: nn.Module, *extra: str) -> tuple[str, ...]:
@@ -108,11 +75,13 @@ class LayerCache:
 
     Args:
         folder: where the files live; created when needed.
+        code: `code_fingerprint` of the modules that compute the layers (in every key).
         memory_mb: at most this much is kept in memory; past it, reads go to disk.
     """
 
-    def __init__(self, folder: str | Path, memory_mb: float = 4096) -> None:
+    def __init__(self, folder: str | Path, code: str = "", memory_mb: float = 4096) -> None:
         self.folder = Path(folder)
+        self.code = code
         self.memory_limit = memory_mb * 2**20
         self.memory_used = 0
         self._memory: dict[str, np.ndarray] = {}
@@ -203,3 +172,11 @@ def _load(path: Path) -> np.ndarray | None:
             pass
     log.warning("%s: damaged cached ELMo layers, computed again", path)
     return None
+
+
+def attach_layer_cache(elmo: Elmo, folder: str | Path | None) -> None:
+    """Gives a frozen `Elmo` a `LayerCache` in `folder` (None: none), keyed by the code of the
+    biLM's modules and of `Elmo` itself. A trainable biLM's layers change: never cached."""
+    elmo.cache = None
+    if folder and elmo.freeze:
+        elmo.cache = LayerCache(folder, code_fingerprint(elmo.bilm, Elmo.__module__))

@@ -1,5 +1,6 @@
-"""Building a `BiLM` from the published ELMo files (`options.json` + `weights.hdf5`, the
-bilm-tf layout) or from one of the project's model folders."""
+"""ELMo weights: a `BiLM` from the published files (`options.json` + `weights.hdf5`, the
+bilm-tf layout, downloaded by name) or from one of the project's model folders, and the
+ELMo classifier built on such weights."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from torch import nn
 
 from lightning_nlp.nn.elmo.bilm import BiLM
 from lightning_nlp.nn.elmo.characters import MAX_WORD_LENGTH
+from lightning_nlp.nn.elmo.classifier import ElmoClassifier
+from lightning_nlp.weights.layer_cache import attach_layer_cache
 
 OPTIONS_FILE, WEIGHTS_FILE = "options.json", "weights.hdf5"
 _S3 = "https://allennlp.s3.amazonaws.com/models/elmo"
@@ -34,7 +37,7 @@ def load_bilm(source: str | Path) -> BiLM:
     if (folder / WEIGHTS_FILE).is_file() or (folder / OPTIONS_FILE).is_file():
         return load_published(folder / OPTIONS_FILE, folder / WEIGHTS_FILE)
     if (folder / "config.json").is_file():
-        from lightning_nlp.weights.pretrained import load_pretrained
+        from lightning_nlp.weights.pretrained import load_pretrained  # it rebuilds this class
 
         network = load_pretrained(folder).network
         bilm = network if isinstance(network, BiLM) else getattr(network, "bilm", None)
@@ -48,6 +51,39 @@ def load_bilm(source: str | Path) -> BiLM:
         f"published files, renamed), a model folder from `lightning-nlp fit --config "
         f"configs/elmo/bilm_imdb.yaml`, or one of the names {sorted(PUBLISHED)}"
     )
+
+
+class PretrainedElmoClassifier(ElmoClassifier):
+    """`ElmoClassifier` on a trained biLM: `elmo_weights` is read when the network is built
+    (see `load_bilm`: published files, a biLM run's model folder, or a published name).
+
+    Rebuilt from a checkpoint or model folder, which record the biLM's architecture (`bilm`)
+    and hold its weights, it builds the biLM untrained and reads no file: the weights files
+    need not exist on the machine that loads it.
+
+    Args:
+        elmo_weights: where the biLM's weights come from (see `load_bilm`).
+        bilm: the recorded architecture; given, `elmo_weights` is not read.
+        cache_dir: on-disk cache of the frozen biLM's layers (see `LayerCache`).
+        other arguments: see `ElmoClassifier`.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        num_classes: int,
+        elmo_weights: str,
+        bilm: dict[str, Any] | None = None,
+        cache_dir: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        trained = load_bilm(elmo_weights) if bilm is None else None
+        architecture = trained.init_args if trained is not None else bilm
+        super().__init__(vocab_size, num_classes, architecture, **kwargs)
+        if trained is not None:
+            self.elmo.bilm.load_state_dict(trained.state_dict())
+        attach_layer_cache(self.elmo, cache_dir)
+        self.init_args = {**self.init_args, "elmo_weights": elmo_weights, "cache_dir": cache_dir}
 
 
 def bilm_from_options(options: dict[str, Any]) -> BiLM:
