@@ -207,3 +207,17 @@ def test_eval_words_in_vocab_appends_test_only_words(tmp_path):
     assert plain.vocab.unk_id in plain.split("test").documents[0]
     # the ids from trained_words on are the test-only words (for the spelling only)
     assert spelled.trained_words == len(plain.vocab) == plain.trained_words
+    # a run's saved vocabulary (a resumed run, a DDP rank after the first) counts the same
+    spelled.save_artifacts(tmp_path / "run")
+    reread = TRECDataModule(
+        str(tmp_path), cache_dir=str(tmp_path / "c"), eval_words_in_vocab=True,
+        vocab_path=str(tmp_path / "run" / "vocab.json"),
+    )  # fmt: skip
+    assert reread.vocab.itos == spelled.vocab.itos
+    assert reread.trained_words == spelled.trained_words
+    other = TRECDataModule(
+        str(tmp_path), cache_dir=str(tmp_path / "c"), eval_words_in_vocab=True, max_vocab=6,
+        vocab_path=str(tmp_path / "run" / "vocab.json"),
+    )  # fmt: skip
+    with pytest.raises(CorpusError, match="not the vocabulary that this corpus's text"):
+        other.trained_words

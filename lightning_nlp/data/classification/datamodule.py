@@ -155,10 +155,7 @@ class ClassificationDataModule(VocabDataModule):
             if self.hparams.vocab_path:
                 self._load_artifacts()
             else:
-                counts = self.train_token_counts()
-                self._vocab = Vocab.build(
-                    counts, max_size=self.hparams.max_vocab, min_freq=self.hparams.min_freq
-                )
+                self._vocab = self._training_vocab()
                 if self.hparams.eval_words_in_vocab:
                     self._vocab = self._with_eval_words(self._vocab)
         return self._vocab
@@ -166,9 +163,30 @@ class ClassificationDataModule(VocabDataModule):
     @property
     def trained_words(self) -> int:
         """How many of the vocabulary's words come from training text: the ids after them
-        (`eval_words_in_vocab`) are validation and test words, for their spelling only."""
+        (`eval_words_in_vocab`) are validation and test words, for their spelling only. A
+        vocabulary read from `vocab_path` (a resumed run, a DDP rank after the first) is
+        measured against the training text's own, so every rank counts the same words."""
         vocab = self.vocab
+        if (
+            self._trained_words is None
+            and self.hparams.eval_words_in_vocab
+            and (self.hparams.vocab_path)
+        ):
+            if self._with_eval_words(self._training_vocab()).itos != vocab.itos:
+                self._trained_words = None
+                raise CorpusError(
+                    f"{self.hparams.vocab_path}: not the vocabulary that this corpus's text "
+                    "gives with --data.eval_words_in_vocab (the training vocabulary, then the "
+                    "other splits' words): use the run's own vocab.json"
+                )
         return self._trained_words if self._trained_words is not None else len(vocab)
+
+    def _training_vocab(self) -> Vocab:
+        return Vocab.build(
+            self.train_token_counts(),
+            max_size=self.hparams.max_vocab,
+            min_freq=self.hparams.min_freq,
+        )
 
     def _with_eval_words(self, vocab: Vocab) -> Vocab:
         """`vocab`, then the validation and test words it lacks, sorted."""
