@@ -32,31 +32,25 @@ CORPORA = {  # name -> (data module, folder)
     ),
     "gnad": ("lightning_nlp.data.classification.gnad.GNADDataModule", "10kgnad"),
 }
-CSV_CANDIDATES = {
-    "bilstm_last": [
-        "--model.network.cell",
-        "lstm",
-        "--model.network.bidirectional",
-        "true",
-        "--model.network.pooling",
-        "last",
-    ],
-    "bilstm_max": [
-        "--model.network.cell",
-        "lstm",
-        "--model.network.bidirectional",
-        "true",
-        "--model.network.pooling",
-        "max",
-    ],
-    "bigru_max": [
-        "--model.network.cell",
-        "gru",
-        "--model.network.bidirectional",
-        "true",
-        "--model.network.pooling",
-        "max",
-    ],
+
+
+def _encoder(cell: str, pooling: str, embed: int, hidden: int, min_freq: int) -> list[str]:
+    return [
+        "--model.network.cell", cell, "--model.network.bidirectional", "true",
+        "--model.network.pooling", pooling, "--model.network.embed_dim", str(embed),
+        "--model.network.hidden_dim", str(hidden), "--data.min_freq", str(min_freq),
+    ]  # fmt: skip
+
+
+CSV_CANDIDATES = {  # cell, pooling, sizes and vocabulary cut-off; epochs: early stopping
+    "bilstm_last": _encoder("lstm", "last", 100, 128, 1),
+    "bilstm_max": _encoder("lstm", "max", 100, 128, 1),
+    "bigru_max": _encoder("gru", "max", 100, 128, 1),
+    "bilstm_last_300": _encoder("lstm", "last", 300, 150, 2),
+    "bilstm_max_300": _encoder("lstm", "max", 300, 150, 2),
+    "bigru_max_300": _encoder("gru", "max", 300, 150, 2),
+    "bigru_last_300": _encoder("gru", "last", 300, 150, 2),
+    "bigru_mean_300": _encoder("gru", "mean", 300, 150, 2),
 }
 
 

@@ -401,3 +401,24 @@ def test_load_and_predict_do_not_import_lightning(tmp_path, language_model):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_bf16_backend_keeps_gru_weights_in_bf16_and_the_loaded_network_in_fp32(
+    tiny_folder, monkeypatch
+):
+    """GRUs run step by step: the bf16 backend stores their weights in bf16 (no cast at each
+    step under autocast) on its own copy of the network; probabilities stay close to fp32's."""
+    from lightning_nlp.inference.predictor import Predictor
+    from lightning_nlp.training import precision
+    from lightning_nlp.weights.pretrained import load_pretrained
+
+    monkeypatch.setenv(precision.EMULATE_ENV, "1")  # runs where the CPU has no bf16 units too
+    pretrained = load_pretrained(tiny_folder)
+    fp32 = Predictor(pretrained, backend="fp32").predict_probs(TEXTS)
+    bf16 = Predictor(pretrained, backend="bf16")
+    assert bf16.network.rnn.weight_hh_l0.dtype == torch.bfloat16
+    assert pretrained.network.rnn.weight_hh_l0.dtype == torch.float32  # auto measures it next
+    probs = bf16.predict_probs(TEXTS)
+    assert probs.dtype == torch.float32
+    torch.testing.assert_close(probs, fp32, atol=0.02, rtol=0)
+    assert torch.equal(Predictor(pretrained, backend="fp32").predict_probs(TEXTS), fp32)

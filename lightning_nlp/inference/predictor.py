@@ -7,7 +7,8 @@ unpickled: weights come from safetensors or `torch.load(weights_only=True)`. Cla
 
 Backends: "fp32" (the default: the same network and probabilities as `lightning-nlp predict`);
 "bf16" (autocast, on CPUs with AMX/AVX-512 BF16 or on GPUs; refused elsewhere, see
-`lightning_nlp.training.precision`); "int8" (dynamic quantisation of the linear and LSTM layers, made at
+`lightning_nlp.training.precision`; GRU and plain RNN layers keep bf16 weights, see
+`stepwise_rnns_in_bf16`); "int8" (dynamic quantisation of the linear and LSTM layers, made at
 load time from the fp32 weights); "torchscript" and "onnx" (onnxruntime) run the graphs that
 `lightning-nlp export --torchscript true --onnx true` writes into a classifier's model folder
 (see `lightning_nlp.inference.graphs`).
@@ -32,6 +33,7 @@ the same model on the same machine reads it instead of measuring again.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -45,6 +47,7 @@ from typing import Any, Literal, get_args
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import PackedSequence
 
 from lightning_nlp.data.classification.dataset import (
     ClassificationDataset,
@@ -104,6 +107,8 @@ class Predictor:
         for module in network.modules():  # no on-disk layer cache growing with every request
             if isinstance(module, Elmo):
                 module.cache = None
+        if backend == "bf16":
+            network = stepwise_rnns_in_bf16(network)
         if backend == "int8":
             with warnings.catch_warnings():  # torch.ao.quantization announces its move to torchao
                 warnings.simplefilter("ignore", DeprecationWarning)
@@ -194,6 +199,32 @@ class Predictor:
             return generate_text(
                 self.network, pre.vocab, pre.tokenizer, prompt, backwards=pre.backwards, **options
             )
+
+
+def stepwise_rnns_in_bf16(network: nn.Module) -> nn.Module:
+    """A copy of `network` whose GRU and plain RNN layers hold bf16 weights. PyTorch runs them
+    step by step (oneDNN's fused kernel is the LSTM's only), and under autocast each step's
+    products would cast the fp32 weights to bf16 again: measured on an AMX CPU, an SST-2 BiGRU
+    predicted at 0.6-0.95x fp32's speed that way, 1.07-1.14x with bf16 weights (probabilities
+    within 0.01 of fp32's either way). Their inputs are cast to bf16 once per call."""
+    stepwise = [m for m in network.modules() if isinstance(m, nn.GRU | nn.RNN)]
+    if not stepwise:
+        return network
+    network = copy.deepcopy(network)  # `auto` measures fp32 on the same network afterwards
+    for module in network.modules():
+        if isinstance(module, nn.GRU | nn.RNN):
+            module.to(torch.bfloat16)
+            module.register_forward_pre_hook(_inputs_to_bf16)
+    return network
+
+
+def _inputs_to_bf16(module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    x, *rest = args
+    if isinstance(x, PackedSequence):
+        x = x._replace(data=x.data.to(torch.bfloat16))
+    else:
+        x = x.to(torch.bfloat16)
+    return (x, *(h.to(torch.bfloat16) if isinstance(h, torch.Tensor) else h for h in rest))
 
 
 def candidate_backends(pretrained: Pretrained, folder: str | Path | None) -> list[str]:
