@@ -90,6 +90,22 @@ def _linear_rows(
     return len(train_docs), rows
 
 
+def _pseudo_labels(sample: ClassificationDataModule, path: Path, docs: int) -> Any:
+    """`write_pseudo_labels`, or None (with a warning) where the corpus has no unlabelled text
+    at this count (all its training documents labelled, and no unlabelled text of its own)."""
+    from lightning_nlp.cli.pseudo_labels import write_pseudo_labels
+    from lightning_nlp.data.text.io import CorpusError
+
+    try:
+        pseudo = write_pseudo_labels(sample, path, docs)
+    except CorpusError as error:
+        log.warning("ulmfit_pseudo left out at this count: %s", error)
+        return None
+    log.info("%s: %d pseudo-labelled documents %s, of %d unlabelled", path, pseudo.docs,
+             pseudo.per_label, pseudo.unlabeled)  # fmt: skip
+    return pseudo
+
+
 def ensemble_row(runs: list[CurveRow], budget: str, size: int, seed: int) -> CurveRow:
     """The forward and backward ULMFiT classifiers' average (Howard & Ruder 2018): their test
     probabilities averaged per document."""
@@ -280,12 +296,8 @@ def learning_curve(
                 size, linear_rows = _linear_rows(linear, sample, budget, seed)
                 rows += linear_rows
                 if "ulmfit_pseudo" in methods:
-                    from lightning_nlp.cli.pseudo_labels import write_pseudo_labels
-
-                    path = output / f"pseudo_labels_{budget}_{seed}.jsonl"
-                    pseudo = write_pseudo_labels(sample, path, pseudo_docs)
-                    log.info("%s: %d pseudo-labelled documents %s, of %d unlabelled", path,
-                             pseudo.docs, pseudo.per_label, pseudo.unlabeled)  # fmt: skip
+                    pseudo = _pseudo_labels(sample, output / f"pseudo_labels_{budget}_{seed}.jsonl",
+                                            pseudo_docs)  # fmt: skip
             else:  # the sample's size is known without reading it
                 size = count
             common = [*data, "--seed_everything", str(seed)]
@@ -293,6 +305,8 @@ def learning_curve(
             runs = [m for m in methods if m in NEURAL_METHODS]
             if backward is not None and "ulmfit" in runs:
                 runs.insert(runs.index("ulmfit") + 1, "ulmfit_bwd")
+            if pseudo is None and "ulmfit_pseudo" in runs:  # no unlabelled text at this count
+                runs.remove("ulmfit_pseudo")
             for method in runs:
                 lm_folder = {"ulmfit": folder, "ulmfit_bwd": backward}.get(method, folder)
                 args = [*common] if lm_folder is None else [*common, "--data.vocab_path"]

@@ -19,8 +19,10 @@ def init_arguments(frame_locals: dict[str, Any]) -> dict[str, Any]:
 
 def network_config(network: nn.Module) -> dict[str, Any]:
     """`{"class_path", "init_args"}` of a network that records its `init_args`, so that a
-    checkpoint can rebuild it without unpickling anything."""
-    cls = type(network)
+    checkpoint can rebuild it without unpickling anything. A class may name the class it is
+    rebuilt as (`recorded_class`: a subclass that only reads weights at construction is
+    rebuilt as its `nn` parent, whose weights the checkpoint holds)."""
+    cls = getattr(network, "recorded_class", type(network))
     init_args = getattr(network, "init_args", None)
     if init_args is None:
         raise TypeError(

@@ -90,8 +90,15 @@ def _subclass(class_path: str, expected: type) -> bool:
     return found is not None and issubclass(found, expected)
 
 
+# arguments that networks recorded before they moved elsewhere: read, then left out
+RETIRED_ARGS = {  # ELMo's weights file and layer cache: now weights.elmo.PretrainedElmoClassifier's
+    "lightning_nlp.nn.elmo.classifier.ElmoClassifier": ("elmo_weights", "cache_dir"),
+}
+
+
 def build_network(network: nn.Module | dict[str, Any]) -> nn.Module:
-    """The network itself, or one built from a `network_config` dict (from a checkpoint)."""
+    """The network itself, or one built from a `network_config` dict (from a checkpoint or a
+    model folder)."""
     if isinstance(network, nn.Module):
         return network
     cls = import_class(network["class_path"])
@@ -99,4 +106,6 @@ def build_network(network: nn.Module | dict[str, Any]) -> nn.Module:
         raise ValueError(
             f"the network {network['class_path']!r} is not an importable torch.nn.Module class"
         )
-    return cls(**network.get("init_args", {}))
+    retired = RETIRED_ARGS.get(network["class_path"], ())
+    init_args = {k: v for k, v in network.get("init_args", {}).items() if k not in retired}
+    return cls(**init_args)

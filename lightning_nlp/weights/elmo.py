@@ -37,7 +37,7 @@ def load_bilm(source: str | Path) -> BiLM:
     if (folder / WEIGHTS_FILE).is_file() or (folder / OPTIONS_FILE).is_file():
         return load_published(folder / OPTIONS_FILE, folder / WEIGHTS_FILE)
     if (folder / "config.json").is_file():
-        from lightning_nlp.weights.pretrained import load_pretrained  # it rebuilds this class
+        from lightning_nlp.weights.pretrained import load_pretrained
 
         network = load_pretrained(folder).network
         bilm = network if isinstance(network, BiLM) else getattr(network, "bilm", None)
@@ -57,16 +57,19 @@ class PretrainedElmoClassifier(ElmoClassifier):
     """`ElmoClassifier` on a trained biLM: `elmo_weights` is read when the network is built
     (see `load_bilm`: published files, a biLM run's model folder, or a published name).
 
-    Rebuilt from a checkpoint or model folder, which record the biLM's architecture (`bilm`)
-    and hold its weights, it builds the biLM untrained and reads no file: the weights files
-    need not exist on the machine that loads it.
+    Checkpoints and model folders record it as the `ElmoClassifier` it is, with the biLM's
+    architecture (`bilm`) and weights, so loading them reads no weights file: the files need
+    not exist on the machine that loads it.
 
     Args:
         elmo_weights: where the biLM's weights come from (see `load_bilm`).
-        bilm: the recorded architecture; given, `elmo_weights` is not read.
+        bilm: the biLM's architecture; given, `elmo_weights` is not read (the weights come
+            from elsewhere, e.g. a checkpoint loaded after).
         cache_dir: on-disk cache of the frozen biLM's layers (see `LayerCache`).
         other arguments: see `ElmoClassifier`.
     """
+
+    recorded_class = ElmoClassifier
 
     def __init__(
         self,
@@ -83,7 +86,6 @@ class PretrainedElmoClassifier(ElmoClassifier):
         if trained is not None:
             self.elmo.bilm.load_state_dict(trained.state_dict())
         attach_layer_cache(self.elmo, cache_dir)
-        self.init_args = {**self.init_args, "elmo_weights": elmo_weights, "cache_dir": cache_dir}
 
 
 def bilm_from_options(options: dict[str, Any]) -> BiLM:

@@ -2,7 +2,8 @@
 
 A folder holds `config.json` (the network's class and arguments, tokeniser, direction,
 labels), `model.safetensors` (weights; nothing is unpickled when loading), and `vocab.json`.
-Only classes under `lightning_nlp.nn` are built from a folder's config.
+Only classes under `lightning_nlp.nn` are built from a folder's config (a network that reads
+weights when built, `weights.elmo.PretrainedElmoClassifier`, is saved as its `nn` class).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from lightning_nlp.weights.checkpoints import (
     CheckpointError,
     build_network,
     data_state,
-    import_class,
     read_checkpoint,
     resolve_checkpoint,
 )
@@ -109,10 +109,12 @@ def load_pretrained(folder: str | Path) -> Pretrained:
     folder = Path(folder)
     config = read_config(folder)
     class_path = config["network"]["class_path"]
-    cls = import_class(class_path) if class_path.startswith(NETWORK_PACKAGE) else None
-    if cls is None or not issubclass(cls, nn.Module):
+    if not class_path.startswith(NETWORK_PACKAGE):  # nothing else is imported from a file
         raise CheckpointError(f"{folder}: {class_path} is not a network of {NETWORK_PACKAGE}")
-    network = cls(**config["network"]["init_args"])
+    try:
+        network = build_network(config["network"])
+    except (ValueError, TypeError) as error:
+        raise CheckpointError(f"{folder}: cannot build {class_path} ({error})") from None
     try:
         load_model(network, str(folder / WEIGHTS_FILE))
     except (SafetensorError, RuntimeError, OSError) as error:
@@ -258,8 +260,8 @@ def pretrained_from_checkpoint(
         raise CheckpointError(f"{path}: {class_path} is not a network of {NETWORK_PACKAGE}")
     try:
         network = build_network(network_config)
-    except ValueError as error:
-        raise CheckpointError(f"{path}: {error}") from None
+    except (ValueError, TypeError) as error:
+        raise CheckpointError(f"{path}: cannot build {class_path} ({error})") from None
     weights = {
         k.removeprefix(NETWORK_PREFIX): v
         for k, v in checkpoint["state_dict"].items()

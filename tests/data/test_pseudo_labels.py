@@ -62,8 +62,12 @@ def test_the_teacher_keeps_what_it_is_most_sure_of_balanced_over_labels():
     assert confidence(np.array([[1.0, 4.0, 2.0], [0.0, 0.1, 0.2]])) == pytest.approx([2.0, 0.1])
     predicted = np.array(["a", "a", "a", "a", "b", "b"])
     sure = np.array([0.1, 0.9, 0.5, 0.8, 0.2, 0.3])
-    chosen = most_confident(predicted, sure, 4)  # two per label, most sure first
+    chosen = most_confident(predicted, sure, 4, ["a", "b"])  # two per label, most sure first
     assert chosen.tolist() == [1, 3, 5, 4]
+    # a training label the teacher never predicts gets nothing: the others keep their share
+    assert most_confident(predicted, sure, 6, ["a", "b", "c"]).tolist() == [1, 3, 5, 4]
+    with pytest.raises(ValueError, match="fewer than one document for each of the 3 labels"):
+        most_confident(predicted, sure, 2, ["a", "b", "c"])
 
 
 def test_written_pseudo_labels_are_the_teachers_balanced_answers(tmp_path):

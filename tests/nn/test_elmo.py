@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -431,10 +432,34 @@ def test_elmo_classifier_spells_its_vocabulary(tmp_path):
     classifier.set_vocabulary(itos)
     assert (classifier.char_table[0] == 0).all()  # <pad> is no token
     assert classifier.char_table[4].tolist() == token_char_ids(["cat"])[0].tolist()
-    # rebuilt from its own init_args (as from a checkpoint) without the biLM's folder
-    rebuilt = PretrainedElmoClassifier(**{**classifier.init_args, "elmo_weights": "gone"}).eval()
+    trained = load_bilm(folder).state_dict()  # the biLM comes with its trained weights
+    for name, weight in classifier.elmo.bilm.state_dict().items():
+        assert torch.equal(weight, trained[name]), name
+    # recorded (checkpoints, model folders) as the plain ElmoClassifier: rebuilt without files
+    from lightning_nlp.nn.elmo.classifier import ElmoClassifier
+    from lightning_nlp.nn.init_args import network_config
+    from lightning_nlp.weights.checkpoints import build_network
+    from lightning_nlp.weights.pretrained import load_pretrained
+
+    recorded = network_config(classifier)
+    assert recorded["class_path"] == "lightning_nlp.nn.elmo.classifier.ElmoClassifier"
+    assert "elmo_weights" not in recorded["init_args"]
+    rebuilt = build_network(recorded).eval()
+    assert type(rebuilt) is ElmoClassifier
     rebuilt.load_state_dict(classifier.state_dict())
     torch.testing.assert_close(rebuilt(tokens, lengths), classifier(tokens, lengths))
+    saved = save_pretrained(
+        tmp_path / "clas", classifier, Vocab(itos), "whitespace", ["a", "b", "c"]
+    )
+    shutil.rmtree(folder)  # the biLM's folder is gone: the model folder has its weights
+    loaded = load_pretrained(saved).network.eval()
+    torch.testing.assert_close(loaded(tokens, lengths), classifier(tokens, lengths))
+    # a folder written before the weights reader moved out of nn/ (with elmo_weights, cache_dir)
+    config = json.loads((saved / "config.json").read_text())
+    config["network"]["init_args"].update(elmo_weights=str(folder), cache_dir=None)
+    (saved / "config.json").write_text(json.dumps(config))
+    old = load_pretrained(saved).network.eval()
+    torch.testing.assert_close(old(tokens, lengths), classifier(tokens, lengths))
 
 
 def test_elmo_classifier_with_a_word_embedding_beside_elmo(tmp_path):
