@@ -13,7 +13,9 @@ sample repeated): the schedule and gradual unfreezing get the steps they have wi
 
 `ulmfit_pseudo` is the ULMFiT classifier self-trained (see `pseudo_labels`): NB-LR fitted on
 the same sample labels the corpus's unlabelled documents (IMDb's 50,000 `unsup` reviews), and
-the `pseudo_docs` it is most sure of join the sample as training documents.
+the `pseudo_docs` it is most sure of join the sample as training documents. `nb_lr_pseudo` is
+the linear baseline given the same: NB-LR refitted on the sample and those pseudo-labelled
+documents (self-training without a language model: the baseline for `ulmfit_pseudo`).
 
 Writes `curve.csv`, `curve.json` and `curve.png` (accuracy against labels, log x, mean and
 spread per method) into its run folder `runs/curve/version_N`, logs them to W&B (offline
@@ -44,6 +46,7 @@ from lightning_nlp.training.loggers import new_run_dir, wandb_has_credentials
 
 log = logging.getLogger(__name__)
 NEURAL_METHODS = ("ulmfit", "scratch", "ulmfit_pseudo")
+SELF_TRAINED = ("ulmfit_pseudo", "nb_lr_pseudo")  # methods that need the pseudo-labels
 BIDIRECTIONAL = ("ulmfit_bwd", "ulmfit_ensemble")  # rows added by --backward
 ALL = "all"
 
@@ -104,6 +107,23 @@ def _pseudo_labels(sample: ClassificationDataModule, path: Path, docs: int) -> A
     log.info("%s: %d pseudo-labelled documents %s, of %d unlabelled", path, pseudo.docs,
              pseudo.per_label, pseudo.unlabeled)  # fmt: skip
     return pseudo
+
+
+def _self_trained_baseline(
+    sample: ClassificationDataModule, pseudo: Any, budget: str, seed: int
+) -> CurveRow:
+    """NB-LR refitted on the sample and the pseudo-labelled documents (`nb_lr_pseudo`)."""
+    from lightning_nlp.cli.baselines import evaluate_linear_baseline
+
+    names = sample.label_names
+    train_labels = [names[i] for i in sample.split("train").labels] + pseudo.labels
+    test_labels = [names[i] for i in sample.split("test").labels]
+    train_docs = sample.split_tokens("train") + pseudo.tokens
+    result = evaluate_linear_baseline(
+        "nb_lr", train_docs, np.asarray(train_labels), sample.split_tokens("test"), test_labels
+    )
+    size = len(sample.split_tokens("train"))
+    return CurveRow("nb_lr_pseudo", budget, size, seed, result["acc"], None, result["seconds"], "")
 
 
 def ensemble_row(runs: list[CurveRow], budget: str, size: int, seed: int) -> CurveRow:
@@ -266,10 +286,10 @@ def learning_curve(
     """
     from lightning_nlp.cli.baselines import LINEAR_METHODS
 
-    unknown = set(methods) - set(NEURAL_METHODS) - set(LINEAR_METHODS)
+    unknown = set(methods) - set(NEURAL_METHODS) - set(LINEAR_METHODS) - set(SELF_TRAINED)
     if unknown:
         raise ValueError(f"unknown methods {sorted(unknown)}: choose from ulmfit, scratch, "
-                         "ulmfit_pseudo, "
+                         "ulmfit_pseudo, nb_lr_pseudo, "
                          f"{', '.join(LINEAR_METHODS)}")  # fmt: skip
     start = time.perf_counter()
     stages, folder = pretrain_stages(lm, finetune, lm_args, finetune_args, pretrained)
@@ -291,13 +311,16 @@ def learning_curve(
             ]
             linear = [m for m in methods if m in LINEAR_METHODS]
             pseudo = None
-            if linear or count is None or "ulmfit_pseudo" in methods:
+            self_trained = set(methods) & set(SELF_TRAINED)
+            if linear or count is None or self_trained:
                 sample = _sample(classifier, [*data, *_data_options(extra)])
                 size, linear_rows = _linear_rows(linear, sample, budget, seed)
                 rows += linear_rows
-                if "ulmfit_pseudo" in methods:
+                if self_trained:
                     pseudo = _pseudo_labels(sample, output / f"pseudo_labels_{budget}_{seed}.jsonl",
                                             pseudo_docs)  # fmt: skip
+                if pseudo is not None and "nb_lr_pseudo" in methods:
+                    rows.append(_self_trained_baseline(sample, pseudo, budget, seed))
             else:  # the sample's size is known without reading it
                 size = count
             common = [*data, "--seed_everything", str(seed)]

@@ -31,6 +31,8 @@ class PseudoLabels:
     docs: int  # documents written
     per_label: dict[str, int]
     unlabeled: int  # unlabelled documents the teacher read
+    tokens: list[list[str]]  # the documents written, tokenised (for a self-trained baseline)
+    labels: list[str]  # their pseudo-labels
 
 
 def confidence(scores: np.ndarray) -> np.ndarray:
@@ -81,4 +83,6 @@ def write_pseudo_labels(
     lines = [json.dumps({"text": texts[i], "label": str(predicted[i])}) for i in chosen]
     atomic_write_text(path, "\n".join(lines) + "\n")
     counts = {label: int((predicted[chosen] == label).sum()) for label in names}
-    return PseudoLabels(path, len(chosen), counts, len(texts))
+    chosen_tokens = [tokens[i] for i in chosen]
+    chosen_labels = [str(predicted[i]) for i in chosen]
+    return PseudoLabels(path, len(chosen), counts, len(texts), chosen_tokens, chosen_labels)

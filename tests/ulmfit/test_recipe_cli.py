@@ -182,7 +182,7 @@ def test_curve_adds_the_backward_classifier_their_average_and_the_self_trained_o
             "--backward", str(tmp_path / "bwd/version_0/pretrained"),
             "--classifier", str(ROOT / "configs/ulmfit/embedded_clas.yaml"),
             "--classifier_args", clas,
-            "--methods", "[ulmfit, nb_lr, ulmfit_pseudo]",
+            "--methods", "[ulmfit, nb_lr, ulmfit_pseudo, nb_lr_pseudo]",
             "--counts", "[20]",
             "--seeds", "[1]",
             "--min_epoch_docs", "40",
@@ -193,7 +193,10 @@ def test_curve_adds_the_backward_classifier_their_average_and_the_self_trained_o
     )  # fmt: skip
     result = json.loads((tmp_path / "curve/version_0/curve.json").read_text())
     rows = {r["method"]: r for r in result["rows"]}
-    assert sorted(rows) == ["nb_lr", "ulmfit", "ulmfit_bwd", "ulmfit_ensemble", "ulmfit_pseudo"]
+    assert sorted(rows) == [
+        "nb_lr", "nb_lr_pseudo", "ulmfit", "ulmfit_bwd", "ulmfit_ensemble", "ulmfit_pseudo"
+    ]  # fmt: skip
+    assert 0.0 <= rows["nb_lr_pseudo"]["acc"] <= 1.0 and rows["nb_lr_pseudo"]["train_docs"] == 20
     # self-training: the 20 labelled reviews and 50 the NB-LR teacher labelled, out of the
     # training reviews the sample leaves out
     pseudo = _config(rows["ulmfit_pseudo"]["run_dir"])["data"]["init_args"]["pseudo_labels"]
