@@ -110,7 +110,7 @@ def _pseudo_labels(sample: ClassificationDataModule, path: Path, docs: int) -> A
 
 
 def _self_trained_baseline(
-    sample: ClassificationDataModule, pseudo: Any, budget: str, seed: int
+    sample: ClassificationDataModule, pseudo: Any, budget: str, size: int, seed: int
 ) -> CurveRow:
     """NB-LR refitted on the sample and the pseudo-labelled documents (`nb_lr_pseudo`)."""
     from lightning_nlp.cli.baselines import evaluate_linear_baseline
@@ -122,7 +122,6 @@ def _self_trained_baseline(
     result = evaluate_linear_baseline(
         "nb_lr", train_docs, np.asarray(train_labels), sample.split_tokens("test"), test_labels
     )
-    size = len(sample.split_tokens("train"))
     return CurveRow("nb_lr_pseudo", budget, size, seed, result["acc"], None, result["seconds"], "")
 
 
@@ -320,7 +319,7 @@ def learning_curve(
                     pseudo = _pseudo_labels(sample, output / f"pseudo_labels_{budget}_{seed}.jsonl",
                                             pseudo_docs)  # fmt: skip
                 if pseudo is not None and "nb_lr_pseudo" in methods:
-                    rows.append(_self_trained_baseline(sample, pseudo, budget, seed))
+                    rows.append(_self_trained_baseline(sample, pseudo, budget, size, seed))
             else:  # the sample's size is known without reading it
                 size = count
             common = [*data, "--seed_everything", str(seed)]
