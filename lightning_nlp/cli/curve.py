@@ -45,9 +45,11 @@ from lightning_nlp.data.text.io import atomic_path, atomic_write_text
 from lightning_nlp.training.loggers import new_run_dir, wandb_has_credentials
 
 log = logging.getLogger(__name__)
-NEURAL_METHODS = ("ulmfit", "scratch", "ulmfit_pseudo")
-SELF_TRAINED = ("ulmfit_pseudo", "nb_lr_pseudo")  # methods that need the pseudo-labels
-BIDIRECTIONAL = ("ulmfit_bwd", "ulmfit_ensemble")  # rows added by --backward
+FORWARD = ("ulmfit", "ulmfit_pseudo")  # the ULMFiT classifiers that have a backward twin
+BACKWARD = tuple(f"{m}_bwd" for m in FORWARD)  # on the --backward language model
+NEURAL_METHODS = ("ulmfit", "scratch", "ulmfit_pseudo", *BACKWARD)
+SELF_TRAINED = ("ulmfit_pseudo", "ulmfit_pseudo_bwd", "nb_lr_pseudo")  # need pseudo-labels
+BIDIRECTIONAL = (*BACKWARD, *(f"{m}_ensemble" for m in FORWARD))  # rows --backward adds
 ALL = "all"
 
 
@@ -125,21 +127,16 @@ def _self_trained_baseline(
     return CurveRow("nb_lr_pseudo", budget, size, seed, result["acc"], None, result["seconds"], "")
 
 
-def ensemble_row(runs: list[CurveRow], budget: str, size: int, seed: int) -> CurveRow:
+def ensemble_row(forward: CurveRow, backward: CurveRow) -> CurveRow:
     """The forward and backward ULMFiT classifiers' average (Howard & Ruder 2018): their test
     probabilities averaged per document."""
-    from lightning_nlp.tasks.text_classifier import TEST_PROBABILITIES
+    from lightning_nlp.cli.ensemble import ensemble_test_runs
 
-    pair = [r for r in runs if r.method in ("ulmfit", "ulmfit_bwd")]
-    tables = [np.load(Path(r.run_dir) / TEST_PROBABILITIES) for r in pair]
-    same = all(np.array_equal(tables[0][k], tables[1][k]) for k in ("index", "labels"))
-    if not same:
-        raise ValueError(f"{pair[0].run_dir} and {pair[1].run_dir} were tested on other documents")
-    probs = (tables[0]["probs"] + tables[1]["probs"]) / 2  # (N, C)
-    acc = float((probs.argmax(-1) == tables[0]["labels"]).mean())
-    seconds = sum(r.seconds for r in pair)
-    val = None
-    return CurveRow("ulmfit_ensemble", budget, size, seed, acc, val, seconds, pair[0].run_dir)
+    acc = ensemble_test_runs([forward.run_dir, backward.run_dir])["ensemble_acc"]
+    return CurveRow(
+        f"{forward.method}_ensemble", forward.budget, forward.train_docs, forward.seed, acc,
+        None, forward.seconds + backward.seconds, forward.run_dir,
+    )  # fmt: skip
 
 
 def _data_options(args: list[str]) -> list[str]:
@@ -277,7 +274,10 @@ def learning_curve(
         scratch_args: the scratch classifier's own arguments (one learning rate, no unfreezing).
         counts: labelled training documents per run; null is the whole training split.
         seeds: seeds of the samples and runs; counts above `many_seeds_up_to` use the first.
-        methods: among ulmfit, scratch, ulmfit_pseudo, tfidf_lr and nb_lr.
+        methods: among ulmfit, scratch, ulmfit_pseudo, nb_lr_pseudo, tfidf_lr and nb_lr; with
+            `backward`, each of ulmfit and ulmfit_pseudo also runs on the backward LM
+            (`ulmfit_bwd`, `ulmfit_pseudo_bwd`, which may also be asked for alone) and the
+            pair's average is a row (`ulmfit_ensemble`, `ulmfit_pseudo_ensemble`).
         min_epoch_docs: documents a small sample's epoch is stretched to (see above).
         pseudo_docs: unlabelled documents that `ulmfit_pseudo` adds, pseudo-labelled.
         prompt: text for the language model's beam-search continuation.
@@ -288,8 +288,10 @@ def learning_curve(
     unknown = set(methods) - set(NEURAL_METHODS) - set(LINEAR_METHODS) - set(SELF_TRAINED)
     if unknown:
         raise ValueError(f"unknown methods {sorted(unknown)}: choose from ulmfit, scratch, "
-                         "ulmfit_pseudo, nb_lr_pseudo, "
+                         "ulmfit_pseudo, nb_lr_pseudo, ulmfit_bwd, ulmfit_pseudo_bwd, "
                          f"{', '.join(LINEAR_METHODS)}")  # fmt: skip
+    if backward is None and set(methods) & set(BACKWARD):
+        raise ValueError("ulmfit_bwd and ulmfit_pseudo_bwd need --backward (a backward LM)")
     start = time.perf_counter()
     stages, folder = pretrain_stages(lm, finetune, lm_args, finetune_args, pretrained)
     if folder is None and set(methods) & set(NEURAL_METHODS):
@@ -325,35 +327,31 @@ def learning_curve(
             common = [*data, "--seed_everything", str(seed)]
             common += ["--data.min_epoch_docs", str(min_epoch_docs)]
             runs = [m for m in methods if m in NEURAL_METHODS]
-            if backward is not None and "ulmfit" in runs:
-                runs.insert(runs.index("ulmfit") + 1, "ulmfit_bwd")
-            if pseudo is None and "ulmfit_pseudo" in runs:  # no unlabelled text at this count
-                runs.remove("ulmfit_pseudo")
+            for method in FORWARD if backward is not None else ():
+                if method in runs and f"{method}_bwd" not in runs:
+                    runs.insert(runs.index(method) + 1, f"{method}_bwd")
+            if pseudo is None:  # no unlabelled text at this count
+                runs = [m for m in runs if m not in SELF_TRAINED]
+            done: dict[str, CurveRow] = {}
             for method in runs:
-                lm_folder = {"ulmfit": folder, "ulmfit_bwd": backward}.get(method, folder)
+                lm_folder = backward if method in BACKWARD else folder
                 args = [*common] if lm_folder is None else [*common, "--data.vocab_path"]
                 args += [] if lm_folder is None else [str(Path(lm_folder) / "vocab.json")]
                 pretrained = "null" if method == "scratch" else str(lm_folder)
                 args += ["--model.pretrained", pretrained, *extra]
                 args += shlex.split(scratch_args) if method == "scratch" else []
-                args += ["--data.backwards", "true"] if method == "ulmfit_bwd" else []
-                if method == "ulmfit_pseudo":
+                args += ["--data.backwards", "true"] if method in BACKWARD else []
+                if method in SELF_TRAINED:
                     args += ["--data.pseudo_labels", str(pseudo.path)]
                 stage = fit_stage(f"{method}_{budget}_{seed}", classifier, args, test=True)
-                rows.append(
-                    CurveRow(
-                        method,
-                        budget,
-                        size,
-                        seed,
-                        stage.metrics["test/acc"],
-                        stage.metrics.get("val/acc"),
-                        stage.seconds,
-                        stage.run_dir,
-                    )  # fmt: skip
-                )
-            if "ulmfit_bwd" in runs:
-                rows.append(ensemble_row(rows[-len(runs) :], budget, size, seed))
+                done[method] = CurveRow(
+                    method, budget, size, seed, stage.metrics["test/acc"],
+                    stage.metrics.get("val/acc"), stage.seconds, stage.run_dir,
+                )  # fmt: skip
+                rows.append(done[method])
+            for method in FORWARD:
+                if method in done and f"{method}_bwd" in done:
+                    rows.append(ensemble_row(done[method], done[f"{method}_bwd"]))
             _write(output, rows)  # as it goes: an interrupted curve keeps its finished rows
     summary = summarise(rows)
     png = output / "curve.png"

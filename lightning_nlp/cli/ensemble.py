@@ -7,6 +7,12 @@ ULMFiT's forward and backward classifiers (Howard & Ruder 2018 average the two).
 
 With `--labels` (one gold label a line, in the documents' order) it also prints the accuracy
 of each file and of their average to standard error.
+
+Finished classifier runs that were tested (`fit` with a test, or `test`) keep their test
+probabilities in `test_probabilities.npz`; `--runs` averages those and prints the test
+accuracy of each run and of the average as one JSON line, with no prediction files:
+
+    lightning-nlp ensemble --runs [runs/classify/fwd/version_0,runs/classify/bwd/version_0]
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 from jsonargparse import ArgumentParser
 
 from lightning_nlp.data.text.io import CorpusError, atomic_write_text, read_lines
@@ -57,9 +64,53 @@ def accuracy(predicted: list[str], gold: list[str]) -> float:
     return sum(p == g for p, g in zip(predicted, gold, strict=True)) / len(gold)
 
 
-def ensemble(predictions: list[str], output: str = "-", labels: str | None = None) -> None:
+def ensemble_test_runs(run_dirs: list[str]) -> dict[str, object]:
+    """Test accuracy of each run's `test_probabilities.npz` and of their average. The runs
+    must have been tested on the same documents in the same order with the same labels
+    (the forward and backward classifiers of one sample do: the file is in the split's order).
+    """
+    from lightning_nlp.tasks.text_classifier import TEST_PROBABILITIES
+
+    if len(run_dirs) < 2:
+        raise CorpusError("give at least two tested runs to average")
+    tables = []
+    for folder in run_dirs:
+        path = Path(folder) / TEST_PROBABILITIES
+        if not path.is_file():
+            raise CorpusError(f"{path}: no test probabilities (test the run first)")
+        with np.load(path) as table:
+            tables.append({k: table[k] for k in ("index", "labels", "probs")})
+    for folder, table in zip(run_dirs[1:], tables[1:]):
+        for key in ("index", "labels"):
+            if not np.array_equal(table[key], tables[0][key]):
+                raise CorpusError(
+                    f"{folder} and {run_dirs[0]} were tested on other documents ({key} differ)"
+                )
+    gold = tables[0]["labels"]  # (N,)
+    mean = sum(t["probs"] for t in tables) / len(tables)  # (N, C)
+    return {
+        "runs": {
+            str(f): float((t["probs"].argmax(-1) == gold).mean()) for f, t in zip(run_dirs, tables)
+        },
+        "ensemble_acc": float((mean.argmax(-1) == gold).mean()),
+        "documents": len(gold),
+    }
+
+
+def ensemble(
+    predictions: list[str] | None = None,
+    output: str = "-",
+    labels: str | None = None,
+    runs: list[str] | None = None,
+) -> None:
     """Writes the averaged predictions as JSON lines to `output` ("-": standard output);
-    with `labels`, prints each file's accuracy and the average's."""
+    with `labels`, prints each file's accuracy and the average's. With `runs` instead, prints
+    the test accuracies of tested runs and of their average (`ensemble_test_runs`)."""
+    if (predictions is None) == (runs is None):
+        raise CorpusError("give either --predictions (files) or --runs (tested run folders)")
+    if runs is not None:
+        print(json.dumps(ensemble_test_runs(runs)))  # noqa: T201
+        return
     averaged = average_predictions(predictions)
     if labels is not None:
         gold = read_lines(labels)

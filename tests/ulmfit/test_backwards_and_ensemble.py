@@ -46,3 +46,37 @@ def test_ensemble_refuses_files_of_different_documents(tmp_path):
     c = _write(tmp_path / "c.jsonl", [{"neg": 0.9, "other": 0.1}])
     with pytest.raises(CorpusError, match="c.jsonl:1: labels"):
         average_predictions([a, c])
+
+
+def _tested_run(folder, probs, labels, index=None):
+    import numpy as np
+
+    folder.mkdir()
+    index = np.arange(len(labels)) if index is None else np.asarray(index)
+    np.savez(folder / "test_probabilities.npz", index=index, probs=np.asarray(probs),
+             labels=np.asarray(labels))  # fmt: skip
+    return str(folder)
+
+
+def test_ensemble_of_tested_runs_averages_their_test_probabilities(tmp_path, capsys):
+    # run a is right on documents 0 and 1, run b on 0 and 2; the average is right on 0 and 2
+    a = _tested_run(tmp_path / "a", [[0.9, 0.1], [0.4, 0.6], [0.6, 0.4]], [0, 1, 1])
+    b = _tested_run(tmp_path / "b", [[0.8, 0.2], [0.9, 0.1], [0.1, 0.9]], [0, 1, 1])
+    main(["ensemble", "--runs", f"[{a},{b}]"])
+    line = json.loads(capsys.readouterr().out)
+    assert line["runs"] == {a: pytest.approx(2 / 3), b: pytest.approx(2 / 3)}
+    assert line["ensemble_acc"] == pytest.approx(2 / 3) and line["documents"] == 3
+
+
+def test_ensemble_of_tested_runs_refuses_other_documents_and_untested_runs(tmp_path):
+    a = _tested_run(tmp_path / "a", [[0.9, 0.1], [0.4, 0.6]], [0, 1])
+    b = _tested_run(tmp_path / "b", [[0.8, 0.2], [0.9, 0.1]], [0, 1], index=[1, 0])
+    from lightning_nlp.cli.ensemble import ensemble, ensemble_test_runs
+
+    with pytest.raises(CorpusError, match="b and .*a were tested on other documents"):
+        ensemble_test_runs([a, b])
+    (tmp_path / "c").mkdir()
+    with pytest.raises(CorpusError, match="c/test_probabilities.npz: no test probabilities"):
+        ensemble_test_runs([a, str(tmp_path / "c")])
+    with pytest.raises(CorpusError, match="either --predictions"):
+        ensemble()

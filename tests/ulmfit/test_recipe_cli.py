@@ -166,7 +166,9 @@ def test_curve_configs_parse(config, monkeypatch):
 
 
 @pytest.mark.integration
-def test_curve_adds_the_backward_classifier_their_average_and_the_self_trained_one(tmp_path):
+def test_curve_adds_the_backward_classifier_their_average_and_the_self_trained_one(
+    tmp_path, capsys
+):
     import numpy as np
 
     lm_config = str(ROOT / "configs/ulmfit/embedded_lm.yaml")
@@ -194,7 +196,8 @@ def test_curve_adds_the_backward_classifier_their_average_and_the_self_trained_o
     result = json.loads((tmp_path / "curve/version_0/curve.json").read_text())
     rows = {r["method"]: r for r in result["rows"]}
     assert sorted(rows) == [
-        "nb_lr", "nb_lr_pseudo", "ulmfit", "ulmfit_bwd", "ulmfit_ensemble", "ulmfit_pseudo"
+        "nb_lr", "nb_lr_pseudo", "ulmfit", "ulmfit_bwd", "ulmfit_ensemble", "ulmfit_pseudo",
+        "ulmfit_pseudo_bwd", "ulmfit_pseudo_ensemble",
     ]  # fmt: skip
     assert 0.0 <= rows["nb_lr_pseudo"]["acc"] <= 1.0 and rows["nb_lr_pseudo"]["train_docs"] == 20
     # self-training: the 20 labelled reviews and 50 the NB-LR teacher labelled, out of the
@@ -215,3 +218,13 @@ def test_curve_adds_the_backward_classifier_their_average_and_the_self_trained_o
         )
     average = ((fwd["probs"] + bwd["probs"]) / 2).argmax(-1)
     assert rows["ulmfit_ensemble"]["acc"] == pytest.approx((average == fwd["labels"]).mean())
+    # the self-trained pair: the backward twin reads the same pseudo-labels right to left
+    pseudo_bwd = _config(rows["ulmfit_pseudo_bwd"]["run_dir"])["data"]["init_args"]
+    assert pseudo_bwd["pseudo_labels"] == pseudo and pseudo_bwd["backwards"] is True
+    # `ensemble --runs` gives the same average from the finished runs' folders
+    pair = [rows["ulmfit_pseudo"]["run_dir"], rows["ulmfit_pseudo_bwd"]["run_dir"]]
+    capsys.readouterr()
+    main(["ensemble", "--runs", f"[{pair[0]},{pair[1]}]"])
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["ensemble_acc"] == pytest.approx(rows["ulmfit_pseudo_ensemble"]["acc"])
+    assert line["runs"][pair[1]] == pytest.approx(rows["ulmfit_pseudo_bwd"]["acc"])
