@@ -422,3 +422,30 @@ def test_bf16_backend_keeps_gru_weights_in_bf16_and_the_loaded_network_in_fp32(
     assert probs.dtype == torch.float32
     torch.testing.assert_close(probs, fp32, atol=0.02, rtol=0)
     assert torch.equal(Predictor(pretrained, backend="fp32").predict_probs(TEXTS), fp32)
+
+
+def test_elmo_model_folder_spells_words_its_vocabulary_lacks(tmp_path):
+    """`load(folder).predict` reads a word that the training vocabulary lacks by its spelling
+    (as `--data.eval_words_in_vocab true` does in the CLI), not as `<unk>`."""
+    from lightning_nlp.data.text.vocab import SPECIALS, Vocab
+    from lightning_nlp.nn.elmo.language_model import BiLMLanguageModel
+    from lightning_nlp.weights.elmo import PretrainedElmoClassifier
+    from lightning_nlp.weights.pretrained import save_pretrained
+
+    torch.manual_seed(0)
+    bilm = BiLMLanguageModel(4, [[1, 4], [2, 4]], char_dim=4, projection_dim=6, cell_dim=8)
+    bilm_folder = save_pretrained(tmp_path / "bilm", bilm, Vocab(list(SPECIALS)), "whitespace")
+    itos = [*SPECIALS, "good", "bad"]
+    network = PretrainedElmoClassifier(len(itos), 2, str(bilm_folder), hidden_dim=4).eval()
+    network.set_vocabulary(itos)
+    folder = save_pretrained(
+        tmp_path / "clas", network, Vocab(itos), "whitespace", labels=["n", "p"]
+    )
+    predictor = lightning_nlp.load(str(folder))
+    spelled, unknown = predictor.predict_probs(["good zebra", "good <unk>"])
+    assert not torch.allclose(spelled, unknown)  # "zebra" is not read as <unk>
+    assert predictor.network.unseen_chars.shape[0] == 1  # the texts' one unseen word
+    network.spell_unseen(["zebra"])  # id 6, after the vocabulary
+    with torch.no_grad():
+        expected = network(torch.tensor([[4, 6]]), torch.tensor([2])).softmax(-1)[0]
+    torch.testing.assert_close(spelled, expected)

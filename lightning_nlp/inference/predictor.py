@@ -159,7 +159,11 @@ class Predictor:
             raise TypeError("every text must be a string")
         pre = self.pretrained
         table = tokenize_texts(list(texts), pre.tokenizer)
-        docs = prediction_documents(table, pre.vocab, pre.max_len, pre.backwards)
+        vocab = pre.vocab
+        if hasattr(self.network, "spell_unseen"):  # ELMo reads words it has no row for
+            vocab = vocab.extended(table.types)  # as `--data.eval_words_in_vocab true`
+            self.network.spell_unseen(vocab.itos[len(pre.vocab) :])
+        docs = prediction_documents(table, vocab, pre.max_len, pre.backwards)
         dataset = ClassificationDataset(docs, None, pre.vocab.pad_id)
         out = torch.empty(len(docs), len(self.labels or []))
         for batch in self._batches(dataset):

@@ -103,15 +103,18 @@ class TextClassifierTask(Task):
 
     def setup(self, stage: str) -> None:
         super().setup(stage)
+        datamodule = self.trainer.datamodule
+        words = getattr(datamodule, "spelled_words", None)
+        if words is not None and hasattr(self.network, "set_vocabulary"):  # ELMo's characters
+            # the data module has read the stage's splits: their unseen words have their ids
+            self.network.set_vocabulary(words)
         if stage != "fit":
             return
         if self.hparams.vectors and not self.embedding_coverage:
-            self.load_vectors(self.trainer.datamodule)
+            self.load_vectors(datamodule)
         if self.hparams.pretrained and not self._pretrained_loaded:
-            self.load_pretrained(self.hparams.pretrained, self.trainer.datamodule)
-        if hasattr(self.network, "set_vocabulary"):  # a character-level embedder (ELMo)
-            datamodule = self.trainer.datamodule
-            self.network.set_vocabulary(datamodule.vocab.itos, datamodule.trained_words)
+            self.load_pretrained(self.hparams.pretrained, datamodule)
+        if hasattr(self.network, "set_vocabulary"):
             if not datamodule.hparams.get("eval_words_in_vocab", False):
                 log.warning(
                     "validation/test words that training lacks reach %s as '<unk>': pass "

@@ -191,33 +191,38 @@ def test_split_seed_picks_validation_and_order_seed_only_the_batch_order(tmp_pat
     assert follows_zero == first_epoch(base) and follows_one == first_epoch(reordered)
 
 
-def test_eval_words_in_vocab_appends_test_only_words(tmp_path):
+def test_eval_words_in_vocab_spells_unseen_words_without_building_from_test_text(tmp_path):
     from lightning_nlp.data.classification.trec import TRECDataModule
 
     (tmp_path / "train_5500.label").write_text(
         "".join(f"NUM:dist How far is {w} ?\nLOC:city Where is {w} ?\n" for w in "abcdef")
     )
     (tmp_path / "TREC_10.label").write_text("NUM:dist How far is Zanzibar ?\n")
+    (tmp_path / "new.txt").write_text("Where is Atlantis ?\n")
     plain = TRECDataModule(str(tmp_path), cache_dir=str(tmp_path / "c"))
-    spelled = TRECDataModule(str(tmp_path), cache_dir=str(tmp_path / "c"), eval_words_in_vocab=True)
-    assert "Zanzibar" not in plain.vocab and "Zanzibar" in spelled.vocab
-    assert spelled.vocab.itos[: len(plain.vocab)] == plain.vocab.itos  # training ids unchanged
-    test_doc = spelled.split("test").documents[0]
-    assert spelled.vocab.unk_id not in test_doc
-    assert plain.vocab.unk_id in plain.split("test").documents[0]
-    # the ids from trained_words on are the test-only words (for the spelling only)
-    assert spelled.trained_words == len(plain.vocab) == plain.trained_words
-    # a run's saved vocabulary (a resumed run, a DDP rank after the first) counts the same
+    spelled = TRECDataModule(
+        str(tmp_path), cache_dir=str(tmp_path / "c"), eval_words_in_vocab=True,
+        predict_file=str(tmp_path / "new.txt"),
+    )  # fmt: skip
+    # the vocabulary (its size, vocab.json) is the training text's alone
+    assert spelled.vocab.itos == plain.vocab.itos and "Zanzibar" not in spelled.vocab
+    assert spelled.spelled_words == plain.vocab.itos  # no test text read yet
     spelled.save_artifacts(tmp_path / "run")
+    assert "Zanzibar" not in (tmp_path / "run" / "vocab.json").read_text()
+    # reading the test split gives its unseen word the id after the vocabulary
+    test_doc = spelled.split("test").documents[0]
+    unseen = len(plain.vocab)
+    assert spelled.spelled_words == [*plain.vocab.itos, "Zanzibar"]
+    assert test_doc.tolist()[-2] == unseen and spelled.vocab.unk_id not in test_doc
+    assert plain.vocab.unk_id in plain.split("test").documents[0]
+    # prediction text likewise, after the words given so far (whose ids stay)
+    spelled.setup("predict")
+    predicted = spelled._datasets["predict"].documents[0].tolist()
+    assert spelled.spelled_words == [*plain.vocab.itos, "Zanzibar", "Atlantis"]
+    assert predicted[-2] == unseen + 1
+    # a resumed run's saved vocabulary gives the same ids
     reread = TRECDataModule(
         str(tmp_path), cache_dir=str(tmp_path / "c"), eval_words_in_vocab=True,
         vocab_path=str(tmp_path / "run" / "vocab.json"),
     )  # fmt: skip
-    assert reread.vocab.itos == spelled.vocab.itos
-    assert reread.trained_words == spelled.trained_words
-    other = TRECDataModule(
-        str(tmp_path), cache_dir=str(tmp_path / "c"), eval_words_in_vocab=True, max_vocab=6,
-        vocab_path=str(tmp_path / "run" / "vocab.json"),
-    )  # fmt: skip
-    with pytest.raises(CorpusError, match="not the vocabulary that this corpus's text"):
-        other.trained_words
+    assert reread.split("test").documents[0].tolist() == test_doc.tolist()

@@ -427,7 +427,7 @@ def test_elmo_classifier_spells_its_vocabulary(tmp_path):
     tokens, lengths = torch.tensor([[4, 5, 0]]), torch.tensor([2])
     with pytest.raises(RuntimeError, match="set_vocabulary"):
         classifier(tokens, lengths)
-    with pytest.raises(ValueError, match="3 words for a table of 6"):
+    with pytest.raises(ValueError, match="3 words for a vocabulary of 6"):
         classifier.set_vocabulary(itos[:3])
     classifier.set_vocabulary(itos)
     assert (classifier.char_table[0] == 0).all()  # <pad> is no token
@@ -449,7 +449,7 @@ def test_elmo_classifier_spells_its_vocabulary(tmp_path):
     rebuilt.load_state_dict(classifier.state_dict())
     torch.testing.assert_close(rebuilt(tokens, lengths), classifier(tokens, lengths))
     saved = save_pretrained(
-        tmp_path / "clas", classifier, Vocab(itos), "whitespace", ["a", "b", "c"]
+        tmp_path / "clas", classifier, Vocab(itos), "whitespace", labels=["a", "b", "c"]
     )
     shutil.rmtree(folder)  # the biLM's folder is gone: the model folder has its weights
     loaded = load_pretrained(saved).network.eval()
@@ -480,28 +480,42 @@ def test_elmo_classifier_with_a_word_embedding_beside_elmo(tmp_path):
     torch.testing.assert_close(seen[0][..., :5], classifier.embedding(tokens))
 
 
-def test_words_only_evaluation_text_has_reach_the_word_embedding_as_unk(tmp_path):
-    """Like with like against the word-only baselines: a word that only validation/test text
-    has ("dog", id 5 of 6 with 5 trained words) is spelled out for ELMo but reaches the word
-    embedding as `<unk>`, not as its never-trained row; and it survives a checkpoint."""
+def test_words_the_vocabulary_lacks_are_spelled_for_elmo_and_unk_for_the_embedding(tmp_path):
+    """Like with like against the word-only baselines: a word that the vocabulary lacks
+    ("dog", id 5 after the 5 words) is spelled out for ELMo but reaches the word embedding as
+    `<unk>`; it is not part of the saved state, and a network saved when such words were in
+    the vocabulary (a smaller recorded limit) keeps its limit."""
     from lightning_nlp.data.text.vocab import SPECIALS, Vocab
+    from lightning_nlp.nn.elmo.characters import token_char_ids
     from lightning_nlp.weights.elmo import PretrainedElmoClassifier
     from lightning_nlp.weights.pretrained import save_pretrained
 
     network = BiLMLanguageModel(4, FILTERS, char_dim=4, projection_dim=6, cell_dim=8)
     folder = save_pretrained(tmp_path / "bilm", network, Vocab(list(SPECIALS)), "whitespace")
-    classifier = PretrainedElmoClassifier(6, 3, str(folder), embed_dim=5, hidden_dim=4).eval()
-    classifier.set_vocabulary([*SPECIALS, "cat", "dog"], trained_words=5)
+    classifier = PretrainedElmoClassifier(5, 3, str(folder), embed_dim=5, hidden_dim=4).eval()
+    classifier.set_vocabulary([*SPECIALS, "cat", "dog"])
     seen = []
     recur = classifier.recur
     classifier.recur = lambda inputs, lengths: seen.append(inputs) or recur(inputs, lengths)
     classifier(torch.tensor([[4, 5]]), torch.tensor([2]))
     expected = classifier.embedding(torch.tensor([[4, 1]]))  # cat, <unk>
     torch.testing.assert_close(seen[0][..., :5], expected)
-    assert classifier.char_table[5].any()  # "dog" keeps its spelling for ELMo
-    rebuilt = PretrainedElmoClassifier(6, 3, str(folder), embed_dim=5, hidden_dim=4)
+    assert classifier.unseen_chars.tolist() == token_char_ids(["dog"]).tolist()  # spelled
+    # the ELMo half of the input is the biLM's reading of "dog", not of "<unk>"
+    as_unk = classifier.elmo(torch.from_numpy(token_char_ids(["cat", "<unk>"])).long()[None])
+    assert not torch.allclose(seen[0][0, 1, 5:], as_unk.representations[0][0, 1])
+    assert "unseen_chars" not in classifier.state_dict()
+    rebuilt = PretrainedElmoClassifier(5, 3, str(folder), embed_dim=5, hidden_dim=4)
     rebuilt.load_state_dict(classifier.state_dict())
-    assert rebuilt.word_limit.tolist() == [5, 1]
+    assert rebuilt.word_limit.tolist() == [5, 1] and len(rebuilt.unseen_chars) == 0
+    rebuilt.spell_unseen(["dog", "eel"])
+    assert len(rebuilt.unseen_chars) == 2
+    rebuilt.spell_unseen([])  # the next text has none
+    assert len(rebuilt.unseen_chars) == 0
+    older = {**classifier.state_dict(), "word_limit": torch.tensor([4, 1])}
+    rebuilt.load_state_dict(older)
+    rebuilt.set_vocabulary([*SPECIALS, "cat"])
+    assert rebuilt.word_limit.tolist() == [4, 1]
 
 
 def test_elmo_classifier_with_elmo_at_its_output(tmp_path):

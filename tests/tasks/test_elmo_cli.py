@@ -62,6 +62,13 @@ def test_bilm_pretraining_then_elmo_classifier_against_random(tmp_path, monkeypa
     best = next((tmp_path / "runs/version_0/checkpoints").glob("best-*.ckpt"))
     state = torch.load(best, weights_only=True)["state_dict"]
     assert state["network.char_table"].any()
+    # built from training text only: the table spells the training vocabulary; words that
+    # only evaluation text has are spelled while it is read and never saved
+    from lightning_nlp.data.classification.trec import TRECDataModule
+
+    training = TRECDataModule(str(tmp_path / "trec"), cache_dir=str(tmp_path / "cache"))
+    assert len(state["network.char_table"]) == len(training.vocab)
+    assert "network.unseen_chars" not in state
     shutil.rmtree(weights)
     cli = run_cli([
         "test", "--config", str(ROOT / "configs/elmo/trec_elmo.yaml"), "--ckpt_path", str(best),

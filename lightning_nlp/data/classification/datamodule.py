@@ -80,10 +80,11 @@ class ClassificationDataModule(VocabDataModule):
         min_epoch_docs: a training epoch reads at least this many documents, the training set
             repeated, each copy shuffled anew (few-label runs: steps an epoch as with more
             labels; see `SortishBatchSampler`). None: each document once.
-        eval_words_in_vocab: also give ids to the validation and test words that training
-            lacks, after the training vocabulary (whose ids do not change). For character-level
-            embedders (ELMo), which read a word's spelling and need no trained row for it;
-            an embedding table would only have untrained rows for them.
+        eval_words_in_vocab: when a validation, test or prediction split is read, give its
+            words that the vocabulary lacks ids after the vocabulary (`spelled_words`), not
+            `<unk>`. For character-level embedders (ELMo), which read a word's spelling and need
+            no trained row for it. The vocabulary (its size, `vocab.json`) stays the training
+            text's: nothing is built from evaluation text before it is read.
         pseudo_labels: a JSON-lines file of `{"text": ..., "label": ...}` documents labelled by
             a model, not by people (self-training: `lightning-nlp curve --methods
             [ulmfit_pseudo]` writes them from the corpus's unlabelled text), added to the
@@ -120,7 +121,7 @@ class ClassificationDataModule(VocabDataModule):
         self._tables: dict[str, TokenTable] = {}
         self._splits: dict[str, ClassificationSplit] = {}
         self._vocab: Vocab | None = None
-        self._trained_words: int | None = None  # set when eval words extend the vocabulary
+        self._spelling: Vocab | None = None  # vocab, then the unseen words of splits read
         self._label_names: list[str] | None = None
         self._datasets: dict[str, ClassificationDataset] = {}
         self._unsampled: list[str] = []  # training texts outside the `train_size` sample
@@ -155,49 +156,28 @@ class ClassificationDataModule(VocabDataModule):
             if self.hparams.vocab_path:
                 self._load_artifacts()
             else:
-                self._vocab = self._training_vocab()
-                if self.hparams.eval_words_in_vocab:
-                    self._vocab = self._with_eval_words(self._vocab)
+                self._vocab = Vocab.build(
+                    self.train_token_counts(),
+                    max_size=self.hparams.max_vocab,
+                    min_freq=self.hparams.min_freq,
+                )
         return self._vocab
 
     @property
-    def trained_words(self) -> int:
-        """How many of the vocabulary's words come from training text: the ids after them
-        (`eval_words_in_vocab`) are validation and test words, for their spelling only. A
-        vocabulary read from `vocab_path` (a resumed run, a DDP rank after the first) is
-        measured against the training text's own, so every rank counts the same words."""
-        vocab = self.vocab
-        if (
-            self._trained_words is None
-            and self.hparams.eval_words_in_vocab
-            and (self.hparams.vocab_path)
-        ):
-            if self._with_eval_words(self._training_vocab()).itos != vocab.itos:
-                self._trained_words = None
-                raise CorpusError(
-                    f"{self.hparams.vocab_path}: not the vocabulary that this corpus's text "
-                    "gives with --data.eval_words_in_vocab (the training vocabulary, then the "
-                    "other splits' words): use the run's own vocab.json"
-                )
-        return self._trained_words if self._trained_words is not None else len(vocab)
+    def spelled_words(self) -> list[str]:
+        """The vocabulary, then (`eval_words_in_vocab`) the words of the evaluation and
+        prediction splits read so far that it lacks, in id order: what a character-level
+        embedder spells out."""
+        return (self._spelling or self.vocab).itos
 
-    def _training_vocab(self) -> Vocab:
-        return Vocab.build(
-            self.train_token_counts(),
-            max_size=self.hparams.max_vocab,
-            min_freq=self.hparams.min_freq,
-        )
-
-    def _with_eval_words(self, vocab: Vocab) -> Vocab:
-        """`vocab`, then the validation and test words it lacks, sorted."""
-        self._trained_words = len(vocab)
-        extra: set[str] = set()
-        for split in ("valid", "test"):
-            try:
-                extra.update(self._table(split).types)
-            except CorpusError:  # a corpus without this split
-                continue
-        return Vocab(vocab.itos + sorted(extra.difference(vocab.itos)))
+    def _reading_vocab(self, name: str, table: TokenTable) -> Vocab:
+        """The vocabulary that encodes split `name`: training text and, without
+        `eval_words_in_vocab`, every split read with the vocabulary; with it, an evaluation
+        split's unseen words get ids after those given so far."""
+        if name == "train" or not self.hparams.eval_words_in_vocab:
+            return self.vocab
+        self._spelling = (self._spelling or self.vocab).extended(table.types)
+        return self._spelling
 
     @property
     def label_names(self) -> list[str]:
@@ -328,9 +308,9 @@ class ClassificationDataModule(VocabDataModule):
                         f"{origin}: label {label!r} does not occur in the training data "
                         f"(known labels: {self.label_names})"
                     )
-            docs = split_documents(
-                self._table(name), self.vocab, self.hparams.max_len, self.hparams.backwards
-            )
+            table = self._table(name)
+            vocab = self._reading_vocab(name, table)
+            docs = split_documents(table, vocab, self.hparams.max_len, self.hparams.backwards)
             keep = [i for i, doc in enumerate(docs) if len(doc)]
             skipped = len(docs) - len(keep)
             if skipped:
@@ -374,7 +354,8 @@ class ClassificationDataModule(VocabDataModule):
             raise CorpusError("predict from stdin runs on one device; under DDP pass a file")
         lines = split_lines(sys.stdin.read()) if source == "-" else read_lines(source)
         table = tokenize_cached(lines, self.hparams.tokenizer, self.hparams.cache_dir)
-        docs = prediction_documents(table, self.vocab, self.hparams.max_len, self.hparams.backwards)
+        vocab = self._reading_vocab("predict", table)
+        docs = prediction_documents(table, vocab, self.hparams.max_len, self.hparams.backwards)
         return ClassificationDataset(docs, None, self.pad_id)
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:

@@ -62,6 +62,13 @@ class Vocab:
     def __len__(self) -> int:
         return len(self.itos)
 
+    def extended(self, words: Iterable[str]) -> Vocab:
+        """This vocabulary, then the `words` it lacks (sorted, once each): its ids unchanged,
+        the new words after them. For character-level embedders (ELMo), which can read a word
+        that has no trained row by its spelling."""
+        new = sorted(set(words).difference(self.stoi))
+        return Vocab(self.itos + new) if new else self
+
     def __contains__(self, token: str) -> bool:
         return token in self.stoi
 

@@ -24,7 +24,10 @@ class ElmoClassifier(RNNClassifier):
 
     It reads the data module's word ids, like every classifier of the project, and spells
     them out with a char-id table of the vocabulary (`set_vocabulary`, called by
-    `TextClassifierTask` when fitting starts, then saved with the weights).
+    `TextClassifierTask` at setup, then saved with the weights). Words that the vocabulary
+    lacks can still be spelled: the text being read gives them ids after the vocabulary
+    (`spell_unseen`), so ELMo reads every word of validation, test and new text by its
+    characters while the vocabulary itself is built from training text only.
 
     The biLM is built untrained from its architecture (`bilm`): its weights come with the
     checkpoint, or from the published files through `weights.elmo.PretrainedElmoClassifier`,
@@ -80,26 +83,42 @@ class ElmoClassifier(RNNClassifier):
             self.head = MLPHead(features, num_classes, head_hidden_dim, dropout)
         self.elmo = elmo
         self.init_args = init_args
+        self.vocab_size = vocab_size
         self._spelled = False  # char_table checked once: zeros mean no set_vocabulary
+        # the vocabulary's words spelled out (saved with the weights) [V, 50]
         self.register_buffer(
             "char_table", torch.zeros(vocab_size, MAX_WORD_LENGTH, dtype=torch.int16)
         )
-        # ids from trained_words on are words that only validation/test text has: spelled out
-        # for ELMo, but `<unk>` for the trainable word embedding, whose rows for them never
-        # trained (as the word-only baselines see them). [trained_words, unk_id]
+        # words that the text being read has and the vocabulary lacks, ids V, V + 1, ...:
+        # spelled for ELMo while that text is read, never saved [U, 50]
+        self.register_buffer(
+            "unseen_chars", torch.zeros(0, MAX_WORD_LENGTH, dtype=torch.int16), persistent=False
+        )
+        # ids from word_limit[0] on reach the trainable word embedding as `<unk>` (word_limit[1]):
+        # the unseen words, which have no trained row (as the word-only baselines see them).
+        # Networks saved before unseen words stayed out of the vocabulary record a smaller limit.
         self.register_buffer("word_limit", torch.tensor([vocab_size, 0]))
 
-    def set_vocabulary(self, itos: Sequence[str], trained_words: int | None = None) -> None:
-        """Spells out each word id; `<pad>` (id `pad_id`) stays all zeros (no token). Ids from
-        `trained_words` on (default: none) reach the word embedding as `<unk>`."""
-        if len(itos) != self.char_table.shape[0]:
-            raise ValueError(f"{len(itos)} words for a table of {self.char_table.shape[0]}")
-        table = torch.from_numpy(token_char_ids(list(itos))).to(torch.int16)
+    def set_vocabulary(self, itos: Sequence[str]) -> None:
+        """Spells out each word id: the vocabulary's `vocab_size` words (`<pad>`, id `pad_id`,
+        stays all zeros: no token), then any words after them (`spell_unseen`)."""
+        if len(itos) < self.vocab_size:
+            raise ValueError(f"{len(itos)} words for a vocabulary of {self.vocab_size}")
+        table = torch.from_numpy(token_char_ids(list(itos[: self.vocab_size]))).to(torch.int16)
         table[self.init_args["pad_id"]] = 0
         self.char_table.copy_(table)
-        trained = len(itos) if trained_words is None else trained_words
-        unk = list(itos).index("<unk>") if trained < len(itos) else 0
-        self.word_limit.copy_(torch.tensor([trained, unk]))
+        trained = min(self.vocab_size, int(self.word_limit[0]))
+        self.word_limit.copy_(torch.tensor([trained, list(itos).index("<unk>")]))
+        self.spell_unseen(itos[self.vocab_size :])
+
+    def spell_unseen(self, words: Sequence[str]) -> None:
+        """Ids `vocab_size`, `vocab_size + 1`, ... are `words`: words that the text being read
+        has and the vocabulary lacks (e.g. `Vocab.extended`), spelled for ELMo, `<unk>` for the
+        word embedding. Replaces the previous text's; not part of the saved state."""
+        table = torch.from_numpy(token_char_ids(list(words))).to(torch.int16) if words else None
+        self.unseen_chars = (
+            self.unseen_chars[:0] if table is None else table.to(self.char_table.device)
+        )
 
     def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: Any) -> None:
         state_dict.setdefault(prefix + "word_limit", torch.tensor([len(self.char_table), 0]))
@@ -111,7 +130,10 @@ class ElmoClassifier(RNNClassifier):
         if not self._spelled and not self.char_table.any():  # checked until it is set
             raise RuntimeError("ElmoClassifier: call set_vocabulary(itos) before using it")
         self._spelled = True
-        chars = self.char_table[tokens].long()  # (B, T, 50)
+        table = self.char_table
+        if len(self.unseen_chars):
+            table = torch.cat([table, self.unseen_chars])  # (V + U, 50)
+        chars = table[tokens].long()  # (B, T, 50)
         elmo = self.elmo(chars)
         inputs = elmo.representations[0]  # (B, T, 2P)
         if hasattr(self, "embedding"):
