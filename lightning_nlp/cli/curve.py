@@ -104,7 +104,7 @@ def _pseudo_labels(sample: ClassificationDataModule, path: Path, docs: int) -> A
     try:
         pseudo = write_pseudo_labels(sample, path, docs)
     except CorpusError as error:
-        log.warning("ulmfit_pseudo left out at this count: %s", error)
+        log.warning("the self-trained methods are left out at this count: %s", error)
         return None
     log.info("%s: %d pseudo-labelled documents %s, of %d unlabelled", path, pseudo.docs,
              pseudo.per_label, pseudo.unlabeled)  # fmt: skip
@@ -267,8 +267,9 @@ def learning_curve(
         classifier: the classifier config (its data section is the labelled corpus).
         pretrained: a language model's folder; or `lm` / `finetune` configs to train it here.
         backward: a backward language model's folder (fitted with `--data.backwards true`):
-            adds the backward ULMFiT classifier (`ulmfit_bwd`) and the average of the two
-            classifiers' probabilities (`ulmfit_ensemble`), as the paper reports.
+            adds the backward twin of each ULMFiT classifier asked for (`ulmfit_bwd`,
+            `ulmfit_pseudo_bwd`) and the average of each pair's probabilities
+            (`ulmfit_ensemble`, `ulmfit_pseudo_ensemble`), as the paper reports.
         lm_args, finetune_args, classifier_args: extra command-line arguments of each stage
             (e.g. "--data.data_dir ../shared/data/imdb").
         scratch_args: the scratch classifier's own arguments (one learning rate, no unfreezing).
@@ -387,7 +388,7 @@ def summary_line(result: dict[str, Any], count: int | None) -> dict[str, Any]:
 
     linear = {m: v for m, v in means.items() if m in LINEAR_METHODS}
     best = max(linear, key=linear.get) if linear else None
-    both = {m: means[m] for m in BIDIRECTIONAL if m in means}
+    both = {m: means[m] for m in ("ulmfit_pseudo", *BIDIRECTIONAL) if m in means}
     return {
         "labels": budget,
         "pretrained_acc": means.get("ulmfit"),

@@ -81,6 +81,9 @@ def ensemble_test_runs(run_dirs: list[str]) -> dict[str, object]:
         with np.load(path) as table:
             tables.append({k: table[k] for k in ("index", "labels", "probs")})
     for folder, table in zip(run_dirs[1:], tables[1:]):
+        if table["probs"].shape != tables[0]["probs"].shape:
+            raise CorpusError(f"{folder} and {run_dirs[0]} have other classes "
+                              f"({table['probs'].shape} and {tables[0]['probs'].shape})")  # fmt: skip
         for key in ("index", "labels"):
             if not np.array_equal(table[key], tables[0][key]):
                 raise CorpusError(
@@ -109,6 +112,9 @@ def ensemble(
     if (predictions is None) == (runs is None):
         raise CorpusError("give either --predictions (files) or --runs (tested run folders)")
     if runs is not None:
+        if labels is not None or output != "-":
+            raise CorpusError("--runs reads the runs' own test labels and writes no file: "
+                              "--labels and --output go with --predictions")  # fmt: skip
         print(json.dumps(ensemble_test_runs(runs)))  # noqa: T201
         return
     averaged = average_predictions(predictions)

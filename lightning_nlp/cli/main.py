@@ -49,7 +49,7 @@ EXTRA_COMMANDS = {
     "bf16": "whether this machine runs bf16 mixed precision fast (AMX / AVX-512 BF16 / GPU)",
     "ulmfit": "ULMFiT's stages (LM, fine-tuning, classifier) and a classifier from scratch",
     "convert": "turn fastai's published AWD-LSTM weights into a model folder",
-    "ensemble": "average the probabilities of prediction files (forward + backward)",
+    "ensemble": "average the probabilities of prediction files or tested runs (fwd + bwd)",
     "compare": "fit and test several configs on the same data, side by side (ELMo vs random)",
     "curve": "test accuracy against labelled documents: ULMFiT, scratch, linear baselines",
 }

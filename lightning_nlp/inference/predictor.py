@@ -39,6 +39,7 @@ import importlib.metadata
 import importlib.util
 import json
 import logging
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -71,6 +72,7 @@ AUTO_LENGTH = 64  # longest synthetic document, in words (a model's max_len if s
 AUTO_REPEATS = 3  # timed passes over the batches after a warm-up one; the fastest counts
 AUTO_CACHE_FILE = "backends.json"
 AUTO_CACHE_VERSION = 1
+_SPELLING = threading.Lock()  # an ELMo network's unseen-word table belongs to one call at a time
 
 
 class Predictor:
@@ -159,12 +161,19 @@ class Predictor:
             raise TypeError("every text must be a string")
         pre = self.pretrained
         table = tokenize_texts(list(texts), pre.tokenizer)
-        vocab = pre.vocab
-        if hasattr(self.network, "spell_unseen"):  # ELMo reads words it has no row for
-            vocab = vocab.extended(table.types)  # as `--data.eval_words_in_vocab true`
+        if not hasattr(self.network, "spell_unseen"):
+            return self._classify(
+                prediction_documents(table, pre.vocab, pre.max_len, pre.backwards)
+            )
+        # ELMo reads words it has no row for by their spelling (as the CLI, whose ELMo runs set
+        # --data.eval_words_in_vocab true): ids after the vocabulary, for this call only
+        vocab = pre.vocab.extended(table.types)
+        with _SPELLING:
             self.network.spell_unseen(vocab.itos[len(pre.vocab) :])
-        docs = prediction_documents(table, vocab, pre.max_len, pre.backwards)
-        dataset = ClassificationDataset(docs, None, pre.vocab.pad_id)
+            return self._classify(prediction_documents(table, vocab, pre.max_len, pre.backwards))
+
+    def _classify(self, docs: list[Any]) -> torch.Tensor:
+        dataset = ClassificationDataset(docs, None, self.pretrained.vocab.pad_id)
         out = torch.empty(len(docs), len(self.labels or []))
         for batch in self._batches(dataset):
             out[batch.index] = self._probs(batch.tokens, batch.lengths)

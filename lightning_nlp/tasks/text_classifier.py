@@ -104,23 +104,27 @@ class TextClassifierTask(Task):
     def setup(self, stage: str) -> None:
         super().setup(stage)
         datamodule = self.trainer.datamodule
-        words = getattr(datamodule, "spelled_words", None)
-        if words is not None and hasattr(self.network, "set_vocabulary"):  # ELMo's characters
+        spelled = bool(getattr(datamodule, "hparams", {}).get("eval_words_in_vocab", False))
+        reads_characters = hasattr(self.network, "set_vocabulary")  # ELMo
+        if datamodule is not None and spelled != reads_characters:
+            # unseen words get ids after the vocabulary only for a network that spells them;
+            # `lightning_nlp.load(...).predict` always spells them for such a network
+            raise ValueError(
+                f"{type(self.network).__name__} "
+                + ("reads words by their spelling: set --data.eval_words_in_vocab true"
+                   if reads_characters else
+                   "has no row for words outside its vocabulary: set "
+                   "--data.eval_words_in_vocab false (it is for ELMo classifiers)")
+            )  # fmt: skip
+        if reads_characters and datamodule is not None:
             # the data module has read the stage's splits: their unseen words have their ids
-            self.network.set_vocabulary(words)
+            self.network.set_vocabulary(datamodule.spelled_words)
         if stage != "fit":
             return
         if self.hparams.vectors and not self.embedding_coverage:
             self.load_vectors(datamodule)
         if self.hparams.pretrained and not self._pretrained_loaded:
             self.load_pretrained(self.hparams.pretrained, datamodule)
-        if hasattr(self.network, "set_vocabulary"):
-            if not datamodule.hparams.get("eval_words_in_vocab", False):
-                log.warning(
-                    "validation/test words that training lacks reach %s as '<unk>': pass "
-                    "--data.eval_words_in_vocab true to keep their spelling",
-                    type(self.network).__name__,
-                )
 
     def load_vectors(self, datamodule: Any) -> None:
         """Copies pretrained vectors for the data module's vocabulary into the embedding."""

@@ -77,3 +77,17 @@ def test_bilm_pretraining_then_elmo_classifier_against_random(tmp_path, monkeypa
     ])  # fmt: skip
     alone = float(cli.trainer.callback_metrics["test/acc"])
     assert alone == pytest.approx(result["stages"][0]["metrics"]["test/acc"])
+
+
+def test_spelling_unseen_words_goes_with_a_network_that_reads_characters(tmp_path):
+    """`eval_words_in_vocab` gives unseen words ids after the vocabulary: only a network that
+    spells them (ELMo) can read those ids, and an ELMo network needs them (as `load().predict`
+    gives them), so each without the other is refused before training."""
+    fx.write_trec(tmp_path / "trec")
+    data = f"--data.data_dir {tmp_path / 'trec'} --data.cache_dir {tmp_path / 'cache'}".split()
+    with pytest.raises(ValueError, match="RNNClassifier has no row for words outside"):
+        run_cli([
+            "fit", "--config", str(ROOT / "configs/elmo/trec_random.yaml"), *data,
+            "--data.eval_words_in_vocab", "true", "--trainer.max_epochs", "1", *QUIET,
+            "--trainer.default_root_dir", str(tmp_path / "runs"),
+        ])  # fmt: skip

@@ -59,13 +59,13 @@ def _tested_run(folder, probs, labels, index=None):
 
 
 def test_ensemble_of_tested_runs_averages_their_test_probabilities(tmp_path, capsys):
-    # run a is right on documents 0 and 1, run b on 0 and 2; the average is right on 0 and 2
+    # run a is right on documents 0 and 1, run b on 1 and 2; their average on all three
     a = _tested_run(tmp_path / "a", [[0.9, 0.1], [0.4, 0.6], [0.6, 0.4]], [0, 1, 1])
-    b = _tested_run(tmp_path / "b", [[0.8, 0.2], [0.9, 0.1], [0.1, 0.9]], [0, 1, 1])
+    b = _tested_run(tmp_path / "b", [[0.4, 0.6], [0.45, 0.55], [0.1, 0.9]], [0, 1, 1])
     main(["ensemble", "--runs", f"[{a},{b}]"])
     line = json.loads(capsys.readouterr().out)
     assert line["runs"] == {a: pytest.approx(2 / 3), b: pytest.approx(2 / 3)}
-    assert line["ensemble_acc"] == pytest.approx(2 / 3) and line["documents"] == 3
+    assert line["ensemble_acc"] == pytest.approx(1.0) and line["documents"] == 3
 
 
 def test_ensemble_of_tested_runs_refuses_other_documents_and_untested_runs(tmp_path):
@@ -80,3 +80,8 @@ def test_ensemble_of_tested_runs_refuses_other_documents_and_untested_runs(tmp_p
         ensemble_test_runs([a, str(tmp_path / "c")])
     with pytest.raises(CorpusError, match="either --predictions"):
         ensemble()
+    with pytest.raises(CorpusError, match="--labels and --output go with --predictions"):
+        ensemble(runs=[a, a], output="x.jsonl")
+    three = _tested_run(tmp_path / "three", [[0.8, 0.1, 0.1], [0.3, 0.3, 0.4]], [0, 1])
+    with pytest.raises(CorpusError, match="other classes"):
+        ensemble_test_runs([a, three])

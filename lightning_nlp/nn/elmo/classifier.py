@@ -121,7 +121,8 @@ class ElmoClassifier(RNNClassifier):
         )
 
     def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: Any) -> None:
-        state_dict.setdefault(prefix + "word_limit", torch.tensor([len(self.char_table), 0]))
+        # saved before the limit existed: every row trained; `<unk>` is id 1 (`Vocab.unk_id`)
+        state_dict.setdefault(prefix + "word_limit", torch.tensor([len(self.char_table), 1]))
         super()._load_from_state_dict(state_dict, prefix, *args)
 
     def encode(self, tokens: Tensor, lengths: Tensor) -> Tensor:
