@@ -293,6 +293,9 @@ def learning_curve(
                          f"{', '.join(LINEAR_METHODS)}")  # fmt: skip
     if backward is None and set(methods) & set(BACKWARD):
         raise ValueError("ulmfit_bwd and ulmfit_pseudo_bwd need --backward (a backward LM)")
+    if backward is not None and not set(methods) & {*FORWARD, *BACKWARD}:
+        raise ValueError("--backward is for the ULMFiT classifiers: add ulmfit or ulmfit_pseudo "
+                         "(or their _bwd twins) to --methods")  # fmt: skip
     start = time.perf_counter()
     stages, folder = pretrain_stages(lm, finetune, lm_args, finetune_args, pretrained)
     if folder is None and set(methods) & set(NEURAL_METHODS):

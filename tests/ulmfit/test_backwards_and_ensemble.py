@@ -85,3 +85,14 @@ def test_ensemble_of_tested_runs_refuses_other_documents_and_untested_runs(tmp_p
     three = _tested_run(tmp_path / "three", [[0.8, 0.1, 0.1], [0.3, 0.3, 0.4]], [0, 1])
     with pytest.raises(CorpusError, match="other classes"):
         ensemble_test_runs([a, three])
+
+
+def test_curve_refuses_backward_methods_without_a_backward_lm_and_the_reverse(tmp_path):
+    from lightning_nlp.cli.curve import learning_curve
+
+    clas = "configs/ulmfit/embedded_clas.yaml"
+    with pytest.raises(ValueError, match="need --backward"):
+        learning_curve(clas, pretrained=str(tmp_path), methods=["ulmfit_pseudo_bwd"])
+    with pytest.raises(ValueError, match="--backward is for the ULMFiT classifiers"):
+        learning_curve(clas, pretrained=str(tmp_path), backward=str(tmp_path), methods=["nb_lr"])
+    assert not any(tmp_path.iterdir())  # refused before anything ran
