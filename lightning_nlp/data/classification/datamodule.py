@@ -168,7 +168,7 @@ class ClassificationDataModule(VocabDataModule):
         """The vocabulary, then (`eval_words_in_vocab`) the words of the evaluation and
         prediction splits read so far that it lacks, in id order: what a character-level
         embedder spells out."""
-        return (self._spelling or self.vocab).itos
+        return (self.vocab if self._spelling is None else self._spelling).itos
 
     def _reading_vocab(self, name: str, table: TokenTable) -> Vocab:
         """The vocabulary that encodes split `name`: training text and, without
@@ -176,7 +176,8 @@ class ClassificationDataModule(VocabDataModule):
         split's unseen words get ids after those given so far."""
         if name == "train" or not self.hparams.eval_words_in_vocab:
             return self.vocab
-        self._spelling = (self._spelling or self.vocab).extended(table.types)
+        known = self.vocab if self._spelling is None else self._spelling
+        self._spelling = known.extended(table.types)
         return self._spelling
 
     @property
