@@ -14,8 +14,13 @@ from lightning_nlp.data.text.io import CorpusError
 from lightning_nlp.weights.checkpoints import CheckpointError
 
 ROOT = Path(__file__).resolve().parents[1]
-# LightningCLI configs (a `curve` config names other configs instead of a model)
-CONFIGS = sorted(p for p in (ROOT / "configs").rglob("*.yaml") if "\nmodel:" in p.read_text())
+# LightningCLI configs (a `curve` config names other configs instead of a model; a sizes file
+# such as configs/ulmfit/sizes_cpu.yaml is a part that other configs read, naming no class)
+CONFIGS = sorted(
+    p
+    for p in (ROOT / "configs").rglob("*.yaml")
+    if "\nmodel:" in p.read_text() and "class_path" in p.read_text()
+)
 
 
 def user_env() -> dict[str, str]:
@@ -131,6 +136,57 @@ def test_every_config_parses(config, tiny_corpus, tmp_path, monkeypatch):
     assert network["vocab_size"] == cli.datamodule.vocab_size
     if hasattr(cli.datamodule, "num_classes"):
         assert network["num_classes"] == cli.datamodule.num_classes >= 2
+    sizes = _included_sizes(config)
+    if sizes:  # a ULMFiT stage: its sizes are the shared file's, whatever class it builds
+        assert {k: network[k] for k in sizes} == sizes
+
+
+def _included(config: Path) -> str | None:
+    """The file a config includes (`config: sizes_*.yaml`), if any."""
+    import yaml
+
+    return yaml.safe_load(config.read_text()).get("config")
+
+
+def _included_sizes(config: Path) -> dict[str, int]:
+    """The network sizes of the file a config includes, if any."""
+    import yaml
+
+    if _included(config) is None:
+        return {}
+    sizes = yaml.safe_load((config.parent / _included(config)).read_text())
+    return sizes["model"]["init_args"]["network"]["init_args"]
+
+
+def test_ulmfit_stages_write_their_sizes_once():
+    """Every ULMFiT stage reads its sizes from one shared file, and no stage repeats them."""
+    stages = sorted((ROOT / "configs" / "ulmfit").glob("*.yaml"))
+    by_file: dict[str, list[str]] = {}
+    for config in stages:
+        text = config.read_text()
+        if "AWDLSTM" not in text:
+            continue
+        assert "hidden_dim" not in text, f"{config.name} repeats a size of its sizes file"
+        by_file.setdefault(_included(config), []).append(config.stem)
+    assert by_file == {
+        "sizes_cpu.yaml": [
+            "embedded_clas",
+            "embedded_finetune",
+            "embedded_lm",
+            "imdb_cpu_clas",
+            "imdb_cpu_lm",
+        ],
+        "sizes_paper.yaml": ["imdb_clas", "imdb_finetune", "imdb_gpu_lm", "imdb_lm"],
+    }
+
+
+def test_a_stage_size_on_the_command_line_beats_the_shared_file(tiny_corpus, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = ROOT / "configs" / "ulmfit" / "embedded_lm.yaml"
+    args = ["--config", str(config), "--model.network.hidden_dim", "24", "--data.num_docs", "50"]
+    cli = run_cli([*args, "--data.cache_dir", str(tmp_path / "cache")], run=False)
+    assert cli.model.hparams.network["init_args"]["hidden_dim"] == 24
+    assert cli.model.hparams.network["init_args"]["embed_dim"] == 100  # from sizes_cpu.yaml
 
 
 @pytest.mark.integration
