@@ -2,16 +2,22 @@
 
 python notebooks/execute.py            # every notebook
 python notebooks/execute.py lstm_language_model
+python notebooks/execute.py ulmfit_imdb --cells 1,12   # only these cells, in a fresh kernel
+
+`--cells` re-runs a long notebook's last section alone: the named cells (its set-up first) run
+in order in one fresh kernel and replace their outputs; the other cells keep theirs.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+from lightning_nlp.data.text.io import atomic_write_text
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent.parent / "shared" / "data"
@@ -29,21 +35,32 @@ RUNS = {
 }
 
 
-def execute(name: str) -> None:
+def execute(name: str, cells: list[int] | None = None) -> None:
+    """Runs notebook `name` on the real corpora (every cell, or only `cells`) and saves it."""
     path = HERE / f"{name}.ipynb"
     notebook = nbformat.read(path, as_version=4)
     os.environ.update(RUNS[name])
     os.environ.setdefault("WANDB_MODE", "disabled")
-    NotebookClient(
+    client = NotebookClient(
         notebook,
         timeout=3600,
         kernel_name="python3",
         resources={"metadata": {"path": str(HERE.parent)}},
-    ).execute()
-    nbformat.write(notebook, path)
-    print(f"{path}: executed on {RUNS[name]}")
+    )
+    if cells is None:
+        client.execute()
+    else:
+        with client.setup_kernel():
+            for index in cells:
+                client.execute_cell(notebook.cells[index], index)
+    atomic_write_text(path, nbformat.writes(notebook).rstrip("\n") + "\n")  # as nbformat.write
+    print(f"{path}: executed on {RUNS[name]}" + (f", cells {cells}" if cells else ""))
 
 
 if __name__ == "__main__":
-    for name in sys.argv[1:] or list(RUNS):
-        execute(name)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", default=list(RUNS))
+    parser.add_argument("--cells", type=lambda s: [int(i) for i in s.split(",")], default=None)
+    args = parser.parse_args()
+    for name in args.names:
+        execute(name, args.cells)

@@ -109,13 +109,15 @@ def test_ulmfit_notebook_runs_on_tiny_data(tmp_path):
             "LNLP_NB_CURVE_COUNTS": "10",
             "LNLP_NB_CURVE_SEEDS": "1",
             "LNLP_NB_CURVE_MIN_DOCS": "20",
+            "LNLP_NB_CURVE_PSEUDO_DOCS": "10",
             "WANDB_MODE": "disabled",  # as notebooks/execute.py runs it
         },
     )
     outputs = "".join(o.get("text", "") for cell in notebook.cells for o in cell.get("outputs", []))
     assert "image/png" in notebook.cells[-1].outputs[-1]["data"]  # the curve's plot
     for expected in (
-        "tfidf_lr",  # the curve's table
+        "ulmfit_pseudo",  # the curve's table
+        "nb_lr_pseudo",
         "general LM:",
         "fine-tuned LM:",
         "ULMFiT (pretrained)",
