@@ -43,7 +43,7 @@ def execute(name: str, cells: list[int] | None = None) -> None:
     os.environ.setdefault("WANDB_MODE", "disabled")
     client = NotebookClient(
         notebook,
-        timeout=3600,
+        timeout=None,  # a real-data cell may run for an hour or more
         kernel_name="python3",
         resources={"metadata": {"path": str(HERE.parent)}},
     )

@@ -166,7 +166,9 @@ def test_ulmfit_stages_write_their_sizes_once():
         text = config.read_text()
         if "AWDLSTM" not in text:
             continue
-        assert "hidden_dim" not in text, f"{config.name} repeats a size of its sizes file"
+        for size in ("embed_dim:", "hidden_dim:", "num_layers:"):
+            assert size not in text, f"{config.name} repeats {size} of its sizes file"
+        assert text.rstrip().splitlines()[-1].startswith("config: "), "the sizes file comes last"
         by_file.setdefault(_included(config), []).append(config.stem)
     assert by_file == {
         "sizes_cpu.yaml": [
@@ -353,3 +355,19 @@ def test_fit_logs_the_learning_rate_of_every_parameter_group(tmp_path, monkeypat
     rates = sorted(float(first[c]) for c in columns)
     assert rates[-1] / rates[0] > 2.0  # lower groups at lower rates
     run_cli([*args, "--trainer.logger", "false"])  # a run without a logger is not refused
+
+
+def test_a_shared_part_given_last_does_not_name_the_run_folder():
+    """`--config imdb_cpu_clas.yaml --config sizes_paper.yaml`: the run is the classifier's."""
+    from jsonargparse import Namespace
+
+    from lightning_nlp.cli.main import default_root
+
+    ulmfit = ROOT / "configs" / "ulmfit"
+    config = Namespace(
+        config=[str(ulmfit / "imdb_cpu_clas.yaml"), str(ulmfit / "sizes_paper.yaml")],
+        model=Namespace(class_path="lightning_nlp.tasks.text_classifier.TextClassifierTask"),
+    )
+    assert default_root(config) == Path("runs", "ulmfit", "imdb_cpu_clas")
+    config.config = [str(ulmfit / "sizes_paper.yaml")]  # no experiment: the last file after all
+    assert default_root(config) == Path("runs", "ulmfit", "sizes_paper")

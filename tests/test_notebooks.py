@@ -10,17 +10,26 @@ from tests.conftest import shared_corpus
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(name: str, tmp_path: Path, env: dict[str, str]) -> nbformat.NotebookNode:
+def _run(
+    name: str, tmp_path: Path, env: dict[str, str], cells: list[int] | None = None
+) -> nbformat.NotebookNode:
+    """Runs a notebook (every cell, or only `cells` in one kernel, as `execute.py --cells`)."""
     notebook = nbformat.read(ROOT / "notebooks" / name, as_version=4)
     old = dict(os.environ)
     os.environ.update(env)
     try:
-        NotebookClient(
+        client = NotebookClient(
             notebook,
             timeout=600,
             kernel_name="python3",
             resources={"metadata": {"path": str(tmp_path)}},
-        ).execute()
+        )
+        if cells is None:
+            client.execute()
+        else:
+            with client.setup_kernel():
+                for index in cells:
+                    client.execute_cell(notebook.cells[index], index)
     finally:
         os.environ.clear()
         os.environ.update(old)
@@ -91,28 +100,25 @@ def test_ulmfit_notebook_runs_on_tiny_data(tmp_path):
     from tests.conftest import write_corpus
     from tests.data import corpus_fixtures as fx
 
-    notebook = _run(
-        "ulmfit_imdb.ipynb",
-        tmp_path,
-        {
-            "LNLP_NB_GENERAL_DIR": str(write_corpus(tmp_path / "general")),
-            "LNLP_NB_GENERAL_FILES": "train.txt,valid.txt",
-            "LNLP_NB_IMDB_DIR": str(fx.write_imdb_tar(tmp_path / "imdb", n=20)),
-            "LNLP_NB_MAX_REVIEWS": "60",
-            "LNLP_NB_TRAIN_SIZE": "20",
-            "LNLP_NB_EMBED": "8",
-            "LNLP_NB_HIDDEN": "12",
-            "LNLP_NB_EPOCHS": "1",
-            "LNLP_NB_WORK_DIR": str(tmp_path / "work"),
-            "XDG_CACHE_HOME": str(tmp_path / "cache"),
-            "LNLP_NB_CURVE_LM": str(tmp_path / "no_such_model"),  # the notebook's own LM
-            "LNLP_NB_CURVE_COUNTS": "10",
-            "LNLP_NB_CURVE_SEEDS": "1",
-            "LNLP_NB_CURVE_MIN_DOCS": "20",
-            "LNLP_NB_CURVE_PSEUDO_DOCS": "10",
-            "WANDB_MODE": "disabled",  # as notebooks/execute.py runs it
-        },
-    )
+    env = {
+        "LNLP_NB_GENERAL_DIR": str(write_corpus(tmp_path / "general")),
+        "LNLP_NB_GENERAL_FILES": "train.txt,valid.txt",
+        "LNLP_NB_IMDB_DIR": str(fx.write_imdb_tar(tmp_path / "imdb", n=20)),
+        "LNLP_NB_MAX_REVIEWS": "60",
+        "LNLP_NB_TRAIN_SIZE": "20",
+        "LNLP_NB_EMBED": "8",
+        "LNLP_NB_HIDDEN": "12",
+        "LNLP_NB_EPOCHS": "1",
+        "LNLP_NB_WORK_DIR": str(tmp_path / "work"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "LNLP_NB_CURVE_LM": str(tmp_path / "no_such_model"),  # the notebook's own LM
+        "LNLP_NB_CURVE_COUNTS": "10",
+        "LNLP_NB_CURVE_SEEDS": "1",
+        "LNLP_NB_CURVE_MIN_DOCS": "20",
+        "LNLP_NB_CURVE_PSEUDO_DOCS": "10",
+        "WANDB_MODE": "disabled",  # as notebooks/execute.py runs it
+    }
+    notebook = _run("ulmfit_imdb.ipynb", tmp_path, env)
     outputs = "".join(o.get("text", "") for cell in notebook.cells for o in cell.get("outputs", []))
     assert "image/png" in notebook.cells[-1].outputs[-1]["data"]  # the curve's plot
     for expected in (
@@ -125,6 +131,16 @@ def test_ulmfit_notebook_runs_on_tiny_data(tmp_path):
         "model.safetensors",
     ):
         assert expected in outputs
+
+    # the last section alone (`execute.py ulmfit_imdb --cells 1,<last>`), on a language model
+    # folder given by LNLP_NB_CURVE_LM: here the one the full run fine-tuned
+    lm = tmp_path / "work" / "imdb_lm"
+    env["LNLP_NB_CURVE_LM"] = str(lm)
+    env["LNLP_NB_CURVE_EXTRA"] = "--model.network.embed_dim 8 --model.network.hidden_dim 12"
+    last = len(notebook.cells) - 1
+    section = _run("ulmfit_imdb.ipynb", tmp_path, env, cells=[1, last])
+    printed = "".join(o.get("text", "") for o in section.cells[last].outputs)
+    assert f"language model: {lm}" in printed and "ulmfit_pseudo" in printed
 
 
 @pytest.mark.integration

@@ -165,16 +165,30 @@ class LightningNLPCLI(LightningCLI):
 
 
 def default_root(config: Namespace) -> Path:
-    """`runs/<path of the config under configs/, without .yaml>`, or `runs/<task name>`."""
+    """`runs/<path of the experiment's config under configs/, without .yaml>`, or
+    `runs/<task name>`. The experiment's config is the last `--config` that names a model
+    class: a file of shared parts given after it (sizes, trainer settings) names no run."""
     paths = [Path(str(p)) for p in _as_list(config.get("config"))]
     if not paths:
         return Path("runs") / config.model.class_path.rsplit(".", 1)[-1].lower()
-    path = paths[-1].resolve().with_suffix("")
+    experiments = [p for p in paths if _names_a_model(p)]
+    path = (experiments or paths)[-1].resolve().with_suffix("")
     parts = path.parts
     if "configs" in parts:
         index = len(parts) - 1 - parts[::-1].index("configs")
         return Path("runs", *parts[index + 1 :])
     return Path("runs") / path.name
+
+
+def _names_a_model(path: Path) -> bool:
+    """Whether a config file sets `model.class_path` (an experiment, not a shared part)."""
+    import yaml
+
+    try:
+        model = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("model")
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError):
+        return False
+    return isinstance(model, dict) and "class_path" in model
 
 
 def _as_list(value: Any) -> list[Any]:
