@@ -35,24 +35,35 @@ RUNS = {
 }
 
 
+def run_cells(
+    notebook: nbformat.NotebookNode,
+    workdir: Path,
+    cells: list[int] | None = None,
+    timeout: int | None = None,
+) -> None:
+    """Runs a notebook in place in a fresh kernel started in `workdir`: every cell, or only
+    `cells`, in that order (the other cells keep their outputs)."""
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(workdir)}},
+    )
+    if cells is None:
+        client.execute()
+        return
+    with client.setup_kernel():
+        for index in cells:
+            client.execute_cell(notebook.cells[index], index)
+
+
 def execute(name: str, cells: list[int] | None = None) -> None:
     """Runs notebook `name` on the real corpora (every cell, or only `cells`) and saves it."""
     path = HERE / f"{name}.ipynb"
     notebook = nbformat.read(path, as_version=4)
     os.environ.update(RUNS[name])
     os.environ.setdefault("WANDB_MODE", "disabled")
-    client = NotebookClient(
-        notebook,
-        timeout=None,  # a real-data cell may run for an hour or more
-        kernel_name="python3",
-        resources={"metadata": {"path": str(HERE.parent)}},
-    )
-    if cells is None:
-        client.execute()
-    else:
-        with client.setup_kernel():
-            for index in cells:
-                client.execute_cell(notebook.cells[index], index)
+    run_cells(notebook, HERE.parent, cells)  # no time limit: a real-data cell may take an hour
     atomic_write_text(path, nbformat.writes(notebook).rstrip("\n") + "\n")  # as nbformat.write
     print(f"{path}: executed on {RUNS[name]}" + (f", cells {cells}" if cells else ""))
 
