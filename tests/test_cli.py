@@ -10,17 +10,14 @@ import torch
 
 from lightning_nlp.cli import main, run_cli
 from lightning_nlp.cli.generate import generate
+from lightning_nlp.cli.main import _names_a_model
 from lightning_nlp.data.text.io import CorpusError
 from lightning_nlp.weights.checkpoints import CheckpointError
 
 ROOT = Path(__file__).resolve().parents[1]
-# LightningCLI configs (a `curve` config names other configs instead of a model; a sizes file
-# such as configs/ulmfit/sizes_cpu.yaml is a part that other configs read, naming no class)
-CONFIGS = sorted(
-    p
-    for p in (ROOT / "configs").rglob("*.yaml")
-    if "\nmodel:" in p.read_text() and "class_path" in p.read_text()
-)
+# LightningCLI experiment configs (a `curve` config names other configs instead of a model; a
+# sizes file such as configs/ulmfit/sizes_cpu.yaml is a part that other configs read)
+CONFIGS = sorted(p for p in (ROOT / "configs").rglob("*.yaml") if _names_a_model(p))
 
 
 def user_env() -> dict[str, str]:
@@ -152,9 +149,10 @@ def _included_sizes(config: Path) -> dict[str, int]:
     """The network sizes of the file a config includes, if any."""
     import yaml
 
-    if _included(config) is None:
+    included = _included(config)
+    if included is None:
         return {}
-    sizes = yaml.safe_load((config.parent / _included(config)).read_text())
+    sizes = yaml.safe_load((config.parent / included).read_text())
     return sizes["model"]["init_args"]["network"]["init_args"]
 
 
