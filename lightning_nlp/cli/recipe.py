@@ -48,7 +48,8 @@ class StageResult:
 
 def fit_stage(name: str, config: str, args: list[str], test: bool = False) -> StageResult:
     """`lightning-nlp fit --config CONFIG ARGS` in this process; with `test`, then the test
-    of its best checkpoint. Returns the run folder, wall time and validation/test metrics."""
+    of its best checkpoint. Returns the run folder, wall time and validation/test metrics (with
+    `test`, the monitored validation metric is the best checkpoint's, the model tested)."""
     from lightning_nlp.cli import run_cli
 
     start = time.perf_counter()
@@ -57,7 +58,11 @@ def fit_stage(name: str, config: str, args: list[str], test: bool = False) -> St
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     metrics = {k: float(v) for k, v in cli.trainer.callback_metrics.items() if k.startswith("val/")}
     if test:
-        ckpt = "best" if cli.trainer.checkpoint_callback is not None else None
+        checkpoints = cli.trainer.checkpoint_callback
+        ckpt = "best" if checkpoints is not None else None
+        if checkpoints is not None and checkpoints.best_model_score is not None:
+            # the model tested is the best checkpoint: its score, not the last epoch's
+            metrics[checkpoints.monitor] = float(checkpoints.best_model_score)
         for row in cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt):
             metrics.update({k: float(v) for k, v in row.items()})
     _finish_wandb_run()

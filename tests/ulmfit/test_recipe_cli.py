@@ -200,6 +200,12 @@ def test_curve_adds_the_backward_classifier_their_average_and_the_self_trained_o
         "ulmfit_pseudo_bwd", "ulmfit_pseudo_ensemble",
     ]  # fmt: skip
     assert 0.0 <= rows["nb_lr_pseudo"]["acc"] <= 1.0 and rows["nb_lr_pseudo"]["train_docs"] == 20
+    for method in ("ulmfit", "ulmfit_bwd", "ulmfit_pseudo", "ulmfit_pseudo_bwd"):
+        # the validation accuracy of a row is that of the checkpoint tested, the best one
+        (best,) = (Path(rows[method]["run_dir"]) / "checkpoints").glob("best-*.ckpt")
+        state = read_checkpoint(best)["callbacks"]
+        (score,) = [s["best_model_score"] for k, s in state.items() if "'val/acc'" in k]
+        assert rows[method]["val_acc"] == pytest.approx(float(score))
     # self-training: the 20 labelled reviews and 50 the NB-LR teacher labelled, out of the
     # training reviews the sample leaves out
     pseudo = _config(rows["ulmfit_pseudo"]["run_dir"])["data"]["init_args"]["pseudo_labels"]
