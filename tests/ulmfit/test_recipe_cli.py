@@ -234,3 +234,25 @@ def test_curve_adds_the_backward_classifier_their_average_and_the_self_trained_o
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert line["ensemble_acc"] == pytest.approx(rows["ulmfit_pseudo_ensemble"]["acc"])
     assert line["runs"][pair[1]] == pytest.approx(rows["ulmfit_pseudo_bwd"]["acc"])
+
+
+def test_a_tested_stage_reports_the_validation_of_the_checkpoint_it_tests(monkeypatch):
+    """The last epoch's validation accuracy (0.5) is not the tested best checkpoint's (0.9)."""
+    from types import SimpleNamespace
+
+    import lightning_nlp.cli
+    from lightning_nlp.cli.recipe import fit_stage
+
+    tested = []
+    trainer = SimpleNamespace(
+        callback_metrics={"val/acc": torch.tensor(0.5), "train/loss": torch.tensor(1.0)},
+        checkpoint_callback=SimpleNamespace(monitor="val/acc", best_model_score=torch.tensor(0.9)),
+        fit=lambda model, datamodule: None,
+        test=lambda model, datamodule, ckpt_path: tested.append(ckpt_path) or [{"test/acc": 0.8}],
+    )
+    cli = SimpleNamespace(trainer=trainer, model=None, datamodule=None, run_dir="run",
+                          before_fit=lambda: None)  # fmt: skip
+    monkeypatch.setattr(lightning_nlp.cli, "run_cli", lambda args, run: cli)
+    metrics = fit_stage("stage", "config.yaml", [], test=True).metrics
+    assert metrics == pytest.approx({"val/acc": 0.9, "test/acc": 0.8}) and tested == ["best"]
+    assert fit_stage("stage", "config.yaml", []).metrics == pytest.approx({"val/acc": 0.5})
