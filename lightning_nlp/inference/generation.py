@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from lightning_nlp.data.text.tokenize import TokenizerName, get_tokenizer
+from lightning_nlp.data.text.tokenize import TokenizerName, get_tokenizer, undo_markers
 from lightning_nlp.data.text.vocab import EOS, Vocab
 from lightning_nlp.nn.generation import beam_search, sample
 
@@ -25,7 +25,8 @@ def generate_text(
     backwards: bool = False,
     no_repeat_ngram_size: int = 3,
 ) -> list[str]:
-    """Continues `prompt` with `model` (in eval mode); see `generate` for the arguments."""
+    """Continues `prompt` with `model` (in eval mode); see `generate` for the arguments. With
+    the ULMFiT tokenizer the text is given in words, its markers undone (`undo_markers`)."""
     tokens = get_tokenizer(tokenizer)(prompt) if prompt.strip() else []
     ids = vocab.encode(tokens) if tokens else [vocab.eos_id]
     prompt_ids = torch.tensor(ids[::-1] if backwards else ids)
@@ -45,5 +46,6 @@ def generate_text(
         else:
             new = sample(model, prompt_ids, max_tokens, temperature, top_k, vocab.eos_id, generator)
         words = [w for w in vocab.decode(new) if w != EOS]
-        texts.append(" ".join(words[::-1] + tokens if backwards else tokens + words))
+        words = words[::-1] + tokens if backwards else tokens + words
+        texts.append(" ".join(undo_markers(words) if tokenizer == "ulmfit" else words))
     return texts

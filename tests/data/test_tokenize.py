@@ -1,6 +1,6 @@
 import pytest
 
-from lightning_nlp.data.text.tokenize import get_tokenizer
+from lightning_nlp.data.text.tokenize import get_tokenizer, undo_markers
 
 
 def test_whitespace():
@@ -49,6 +49,14 @@ def test_ulmfit_markers():
     ]
     assert "<br" not in " ".join(tokens) and "&" in tokens and "amp" not in tokens
     assert tokens[-4:] == ["xxwrep", "3", "so", "good"]
+
+
+def test_undo_markers_gives_back_the_words():
+    tokens = get_tokenizer("ulmfit")("I LOVE it!!!! The end, so so so good")
+    words = undo_markers(tokens)
+    assert words == ["I", "LOVE", "it", "!!!!", "The", "end", ",", "so", "so", "so", "good"]
+    assert undo_markers(["a", "xxmaj"]) == ["a"]  # a marker cut off at the end is dropped
+    assert undo_markers(["xxrep", "x", "y"]) == ["x", "y"]  # no count: not a repetition
 
 
 def test_ulmfit_clitics_and_unk():

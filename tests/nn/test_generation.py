@@ -93,6 +93,16 @@ def test_backwards_generation_writes_before_the_prompt():
     assert forwards == ["e f e d"]
 
 
+def test_ulmfit_generation_reads_as_words():
+    from lightning_nlp.data.text.vocab import SPECIALS, Vocab
+    from lightning_nlp.inference.generation import generate_text
+
+    vocab = Vocab([*SPECIALS, "xxmaj", "great", "xxup", "this", "movie"])
+    model = StepDownModel(len(vocab))  # after "movie": "this", "xxup", "great"
+    text = generate_text(model, vocab, "ulmfit", "This movie", max_tokens=3, temperature=0)
+    assert text == ["This movie this GREAT"]  # not "<bos> xxmaj this movie this xxup great"
+
+
 def _ngrams(tokens, n):
     return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
 

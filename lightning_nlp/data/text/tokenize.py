@@ -119,6 +119,29 @@ class ULMFiTTokenizer:
         return out
 
 
+def undo_markers(tokens: list[str]) -> list[str]:
+    """The words that ULMFiT's markers stand for, for reading generated text: `xxmaj w` -> `W`,
+    `xxup w` -> `W` in capitals, `xxrep n c` -> c repeated n times, `xxwrep n w` -> n words w;
+    `<bos>` and a marker with nothing to apply to (cut off at the end) are dropped."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token in (TK_MAJ, TK_UP) and i + 1 < len(tokens):
+            word = tokens[i + 1]
+            out.append(word.upper() if token == TK_UP else word[:1].upper() + word[1:])
+            i += 2
+        elif token in (TK_REP, TK_WREP) and i + 2 < len(tokens) and tokens[i + 1].isdigit():
+            count, unit = int(tokens[i + 1]), tokens[i + 2]
+            out += [unit * count] if token == TK_REP else [unit] * count
+            i += 3
+        else:
+            if token != BOS and token not in (TK_MAJ, TK_UP, TK_REP, TK_WREP):
+                out.append(token)
+            i += 1
+    return out
+
+
 _TOKENIZERS: dict[str, Callable[[], Callable[[str], list[str]]]] = {
     "whitespace": WhitespaceTokenizer,
     "sst": SSTTokenizer,
