@@ -13,6 +13,7 @@ from lightning_nlp.cli.baselines import (
     NBLogisticRegression,
     evaluate_linear_baseline,
     fit_linear_baseline,
+    positive_probability,
     uni_bigrams,
 )
 from tests.test_cli import ROOT
@@ -52,6 +53,17 @@ def test_four_training_documents_separate_a_separable_corpus(method):
     assert result["acc"] == 1.0
     assert (result["method"], result["train_docs"], result["test_docs"]) == (method, 4, 6)
     assert result["seconds"] >= 0
+
+
+@pytest.mark.parametrize("method", LINEAR_METHODS)
+def test_positive_probability_is_the_named_class_whatever_the_label_order(method):
+    train, labels = _docs(200, ("pos", "neg"), seed=1)
+    model = fit_linear_baseline(method, train, labels)  # classes_ ["neg", "pos"]: pos second
+    docs = [["the", "film", "was", "great"], ["awful", "plot"]]
+    pos, neg = (positive_probability(model, docs, label) for label in ("pos", "neg"))
+    assert pos[0] > 0.5 > pos[1] and np.allclose(pos + neg, 1.0)
+    with pytest.raises(ValueError, match="class 'mixed'"):
+        positive_probability(model, docs, "mixed")
 
 
 @pytest.mark.parametrize("method", LINEAR_METHODS)

@@ -163,6 +163,20 @@ def fit_linear_baseline(
     return make_linear_baseline(method, C).fit(list(docs), np.asarray(labels))
 
 
+def positive_probability(model: Any, docs: Sequence[Sequence[str]], positive: Any) -> np.ndarray:
+    """(N,) a fitted two-class baseline's probability that each document is `positive` (one of
+    its two classes): the logistic regression's own probability, or for NB-LR the logistic of
+    its decision score, which is the positive class's when that is its second class."""
+    classes = list(model.classes_)
+    if len(classes) != 2 or positive not in classes:
+        raise ValueError(f"a two-class model with the class {positive!r}; it has {classes}")
+    docs = list(docs)
+    if hasattr(model, "predict_proba"):
+        return model.predict_proba(docs)[:, classes.index(positive)]
+    second = 1 / (1 + np.exp(-model.decision_function(docs)))  # (N,) the second class's
+    return second if classes[1] == positive else 1 - second
+
+
 def evaluate_linear_baseline(
     method: LinearMethod,
     train_docs: Sequence[Sequence[str]],

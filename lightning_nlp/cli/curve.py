@@ -16,6 +16,8 @@ the same sample labels the corpus's unlabelled documents (IMDb's 50,000 `unsup` 
 the `pseudo_docs` it is most sure of join the sample as training documents. `nb_lr_pseudo` is
 the linear baseline given the same: NB-LR refitted on the sample and those pseudo-labelled
 documents (self-training without a language model: the baseline for `ulmfit_pseudo`).
+`ulmfit_nb_lr` and `ulmfit_pseudo_nb_lr` average that ULMFiT classifier with NB-LR fitted on
+its own documents, the weight chosen on validation (`lightning-nlp ensemble --with_nb_lr`).
 
 Writes `curve.csv`, `curve.json` and `curve.png` (accuracy against labels, log x, mean and
 spread per method) into its run folder `runs/curve/version_N`, logs them to W&B (offline
@@ -48,7 +50,9 @@ log = logging.getLogger(__name__)
 FORWARD = ("ulmfit", "ulmfit_pseudo")  # the ULMFiT classifiers that have a backward twin
 BACKWARD = tuple(f"{m}_bwd" for m in FORWARD)  # on the --backward language model
 NEURAL_METHODS = ("ulmfit", "scratch", "ulmfit_pseudo", *BACKWARD)
-SELF_TRAINED = ("ulmfit_pseudo", "ulmfit_pseudo_bwd", "nb_lr_pseudo")  # need pseudo-labels
+# a ULMFiT classifier averaged with NB-LR fitted on its documents (`ensemble.nb_lr_ensemble`)
+WITH_NB_LR = {"ulmfit_nb_lr": "ulmfit", "ulmfit_pseudo_nb_lr": "ulmfit_pseudo"}
+SELF_TRAINED = ("ulmfit_pseudo", "ulmfit_pseudo_bwd", "nb_lr_pseudo", "ulmfit_pseudo_nb_lr")
 BIDIRECTIONAL = (*BACKWARD, *(f"{m}_ensemble" for m in FORWARD))  # rows --backward adds
 ALL = "all"
 
@@ -136,6 +140,19 @@ def ensemble_row(forward: CurveRow, backward: CurveRow) -> CurveRow:
     return CurveRow(
         f"{forward.method}_ensemble", forward.budget, forward.train_docs, forward.seed, acc,
         None, forward.seconds + backward.seconds, forward.run_dir,
+    )  # fmt: skip
+
+
+def with_nb_lr_row(method: str, classifier: CurveRow) -> CurveRow:
+    """The ULMFiT classifier's run averaged with NB-LR fitted on the same documents, the
+    classifier's weight chosen on validation (`ensemble.nb_lr_ensemble`; two classes)."""
+    from lightning_nlp.cli.ensemble import nb_lr_ensemble
+
+    result = nb_lr_ensemble(classifier.run_dir)
+    return CurveRow(
+        method, classifier.budget, classifier.train_docs, classifier.seed,
+        result["test"]["classifier_nb_lr"], result["val"]["classifier_nb_lr"],
+        classifier.seconds + result["seconds"], classifier.run_dir,
     )  # fmt: skip
 
 
@@ -279,6 +296,9 @@ def learning_curve(
             `backward`, each of ulmfit and ulmfit_pseudo also runs on the backward LM
             (`ulmfit_bwd`, `ulmfit_pseudo_bwd`, which may also be asked for alone) and the
             pair's average is a row (`ulmfit_ensemble`, `ulmfit_pseudo_ensemble`).
+            `ulmfit_nb_lr` (`ulmfit_pseudo_nb_lr`) is that classifier, run if not asked for,
+            averaged with NB-LR fitted on its documents, its weight chosen on validation
+            (two classes).
         min_epoch_docs: documents a small sample's epoch is stretched to (see above).
         pseudo_docs: unlabelled documents that `ulmfit_pseudo` adds, pseudo-labelled.
         prompt: text for the language model's beam-search continuation.
@@ -286,11 +306,11 @@ def learning_curve(
     """
     from lightning_nlp.cli.baselines import LINEAR_METHODS
 
-    unknown = set(methods) - set(NEURAL_METHODS) - set(LINEAR_METHODS) - set(SELF_TRAINED)
+    unknown = set(methods) - {*NEURAL_METHODS, *LINEAR_METHODS, *SELF_TRAINED, *WITH_NB_LR}
     if unknown:
         raise ValueError(f"unknown methods {sorted(unknown)}: choose from ulmfit, scratch, "
                          "ulmfit_pseudo, nb_lr_pseudo, ulmfit_bwd, ulmfit_pseudo_bwd, "
-                         f"{', '.join(LINEAR_METHODS)}")  # fmt: skip
+                         f"ulmfit_nb_lr, ulmfit_pseudo_nb_lr, {', '.join(LINEAR_METHODS)}")  # fmt: skip
     if backward is None and set(methods) & set(BACKWARD):
         raise ValueError("ulmfit_bwd and ulmfit_pseudo_bwd need --backward (a backward LM)")
     if backward is not None and not set(methods) & {*FORWARD, *BACKWARD}:
@@ -298,7 +318,7 @@ def learning_curve(
                          "(or their _bwd twins) to --methods")  # fmt: skip
     start = time.perf_counter()
     stages, folder = pretrain_stages(lm, finetune, lm_args, finetune_args, pretrained)
-    if folder is None and set(methods) & set(NEURAL_METHODS):
+    if folder is None and set(methods) & {*NEURAL_METHODS, *WITH_NB_LR}:
         raise ValueError("give --pretrained, --lm or --finetune: the ULMFiT classifier needs a "
                          "language model")  # fmt: skip
     output = new_run_dir(output_dir)
@@ -331,6 +351,9 @@ def learning_curve(
             common = [*data, "--seed_everything", str(seed)]
             common += ["--data.min_epoch_docs", str(min_epoch_docs)]
             runs = [m for m in methods if m in NEURAL_METHODS]
+            runs += [
+                WITH_NB_LR[m] for m in methods if m in WITH_NB_LR and WITH_NB_LR[m] not in runs
+            ]
             for method in FORWARD if backward is not None else ():
                 if method in runs and f"{method}_bwd" not in runs:
                     runs.insert(runs.index(method) + 1, f"{method}_bwd")
@@ -356,6 +379,11 @@ def learning_curve(
             for method in FORWARD:
                 if method in done and f"{method}_bwd" in done:
                     rows.append(ensemble_row(done[method], done[f"{method}_bwd"]))
+            rows += [
+                with_nb_lr_row(m, done[b])
+                for m, b in WITH_NB_LR.items()
+                if m in methods and b in done
+            ]
             _write(output, rows)  # as it goes: an interrupted curve keeps its finished rows
     summary = summarise(rows)
     png = output / "curve.png"
@@ -391,7 +419,7 @@ def summary_line(result: dict[str, Any], count: int | None) -> dict[str, Any]:
 
     linear = {m: v for m, v in means.items() if m in LINEAR_METHODS}
     best = max(linear, key=linear.get) if linear else None
-    both = {m: means[m] for m in ("ulmfit_pseudo", *BIDIRECTIONAL) if m in means}
+    both = {m: means[m] for m in ("ulmfit_pseudo", *BIDIRECTIONAL, *WITH_NB_LR) if m in means}
     return {
         "labels": budget,
         "pretrained_acc": means.get("ulmfit"),

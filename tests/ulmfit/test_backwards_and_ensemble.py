@@ -78,13 +78,29 @@ def test_ensemble_of_tested_runs_refuses_other_documents_and_untested_runs(tmp_p
     (tmp_path / "c").mkdir()
     with pytest.raises(CorpusError, match="c/test_probabilities.npz: no test probabilities"):
         ensemble_test_runs([a, str(tmp_path / "c")])
-    with pytest.raises(CorpusError, match="either --predictions"):
+    with pytest.raises(CorpusError, match="give one of --predictions"):
         ensemble()
     with pytest.raises(CorpusError, match="--labels and --output go with --predictions"):
         ensemble(runs=[a, a], output="x.jsonl")
     three = _tested_run(tmp_path / "three", [[0.8, 0.1, 0.1], [0.3, 0.3, 0.4]], [0, 1])
     with pytest.raises(CorpusError, match="other classes"):
         ensemble_test_runs([a, three])
+
+
+def test_the_weight_with_nb_lr_is_the_best_on_validation_ties_nearest_an_equal_average():
+    import numpy as np
+
+    from lightning_nlp.cli.ensemble import choose_weight
+
+    gold = np.array([1, 1, 0, 0])
+    net = np.array([0.9, 0.8, 0.2, 0.7])  # wrong on the last document
+    linear = np.array([0.6, 0.4, 0.45, 0.3])  # wrong on the second
+    weight, accs = choose_weight(net, linear, gold)
+    assert accs[1.0] == accs[0.0] == 0.75 and accs[weight] == 1.0
+    assert weight == 0.5  # 0.3 to 0.6 are all right everywhere: the nearest 0.5
+    assert choose_weight(net, net, gold)[0] == 0.5  # one model twice: every weight ties
+    # a perfect classifier against a perfectly wrong model: it must outweigh it, w > 0.5
+    assert choose_weight(gold.astype(float), 1.0 - gold, gold)[0] == 0.6
 
 
 def test_curve_refuses_backward_methods_without_a_backward_lm_and_the_reverse(tmp_path):

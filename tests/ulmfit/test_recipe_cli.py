@@ -184,7 +184,7 @@ def test_curve_adds_the_backward_classifier_their_average_and_the_self_trained_o
             "--backward", str(tmp_path / "bwd/version_0/pretrained"),
             "--classifier", str(ROOT / "configs/ulmfit/embedded_clas.yaml"),
             "--classifier_args", clas,
-            "--methods", "[ulmfit, nb_lr, ulmfit_pseudo, nb_lr_pseudo]",
+            "--methods", "[ulmfit, nb_lr, ulmfit_pseudo, nb_lr_pseudo, ulmfit_pseudo_nb_lr]",
             "--counts", "[20]",
             "--seeds", "[1]",
             "--min_epoch_docs", "40",
@@ -197,7 +197,7 @@ def test_curve_adds_the_backward_classifier_their_average_and_the_self_trained_o
     rows = {r["method"]: r for r in result["rows"]}
     assert sorted(rows) == [
         "nb_lr", "nb_lr_pseudo", "ulmfit", "ulmfit_bwd", "ulmfit_ensemble", "ulmfit_pseudo",
-        "ulmfit_pseudo_bwd", "ulmfit_pseudo_ensemble",
+        "ulmfit_pseudo_bwd", "ulmfit_pseudo_ensemble", "ulmfit_pseudo_nb_lr",
     ]  # fmt: skip
     assert 0.0 <= rows["nb_lr_pseudo"]["acc"] <= 1.0 and rows["nb_lr_pseudo"]["train_docs"] == 20
     for method in ("ulmfit", "ulmfit_bwd", "ulmfit_pseudo", "ulmfit_pseudo_bwd"):
@@ -234,6 +234,22 @@ def test_curve_adds_the_backward_classifier_their_average_and_the_self_trained_o
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert line["ensemble_acc"] == pytest.approx(rows["ulmfit_pseudo_ensemble"]["acc"])
     assert line["runs"][pair[1]] == pytest.approx(rows["ulmfit_pseudo_bwd"]["acc"])
+    # averaged with NB-LR: NB-LR refitted from each run's config is the curve's own row (the
+    # same documents, the same test documents in the same order), the classifier its run's
+    runs = f"[{rows['ulmfit']['run_dir']},{pair[0]}]"
+    main(["ensemble", "--with_nb_lr", runs])
+    plain, pseudo_nb = map(json.loads, capsys.readouterr().out.strip().splitlines()[-2:])
+    for result, classifier, nb_lr in ((plain, "ulmfit", "nb_lr"),
+                                      (pseudo_nb, "ulmfit_pseudo", "nb_lr_pseudo")):  # fmt: skip
+        assert result["test"]["classifier"] == pytest.approx(rows[classifier]["acc"])
+        assert result["test"]["nb_lr"] == pytest.approx(rows[nb_lr]["acc"])
+    assert (plain["train_docs"], pseudo_nb["train_docs"]) == (20, 70)
+    assert rows["ulmfit_pseudo_nb_lr"]["acc"] == pytest.approx(
+        pseudo_nb["test"]["classifier_nb_lr"]
+    )
+    assert rows["ulmfit_pseudo_nb_lr"]["val_acc"] == pseudo_nb["val"]["classifier_nb_lr"]
+    assert pseudo_nb["val"]["classifier_nb_lr"] >= max(pseudo_nb["val"]["classifier"],
+                                                       pseudo_nb["val"]["nb_lr"])  # fmt: skip
 
 
 def test_a_tested_stage_reports_the_validation_of_the_checkpoint_it_tests(monkeypatch):
