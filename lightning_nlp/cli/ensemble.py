@@ -134,8 +134,9 @@ def nb_lr_ensemble(run_dir: str | Path) -> dict[str, Any]:
     Returns:
         {"run", "labels" (the run's train_size), "seed", "train_docs", "weight", "val": {...},
         "test": {...}}; "val" and "test" hold the accuracies of "classifier", "nb_lr",
-        "classifier_nb_lr" (the average at `weight`) and "equal" (at w = 0.5), and "tfidf_nb_lr"
-        (the control, its own weight chosen on validation), "seconds".
+        "classifier_nb_lr" (the average at `weight`), "equal" (at w = 0.5), "tfidf_lr" (fitted
+        on the same documents) and "tfidf_nb_lr" (the control, its weight chosen on
+        validation: `tfidf_weight`); "seconds".
     """
     from lightning_nlp.cli.baselines import fit_linear_baseline, positive_probability
     from lightning_nlp.cli.commands import _datamodule, _parser
@@ -189,6 +190,7 @@ def nb_lr_ensemble(run_dir: str | Path) -> dict[str, Any]:
             "nb_lr": accuracy(0.0, net, nb, gold),
             "classifier_nb_lr": accuracy(weight, net, nb, gold),
             "equal": accuracy(0.5, net, nb, gold),
+            "tfidf_lr": accuracy(1.0, tfidf, nb, gold),
             "tfidf_nb_lr": accuracy(tfidf_weight, tfidf, nb, gold),
         }
 
