@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 from scipy import sparse
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -173,7 +174,7 @@ def positive_probability(model: Any, docs: Sequence[Sequence[str]], positive: An
     docs = list(docs)
     if hasattr(model, "predict_proba"):
         return model.predict_proba(docs)[:, classes.index(positive)]
-    second = 1 / (1 + np.exp(-model.decision_function(docs)))  # (N,) the second class's
+    second = expit(model.decision_function(docs))  # (N,) the second class's
     return second if classes[1] == positive else 1 - second
 
 

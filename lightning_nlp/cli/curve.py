@@ -296,9 +296,9 @@ def learning_curve(
             `backward`, each of ulmfit and ulmfit_pseudo also runs on the backward LM
             (`ulmfit_bwd`, `ulmfit_pseudo_bwd`, which may also be asked for alone) and the
             pair's average is a row (`ulmfit_ensemble`, `ulmfit_pseudo_ensemble`).
-            `ulmfit_nb_lr` (`ulmfit_pseudo_nb_lr`) is that classifier, run if not asked for,
-            averaged with NB-LR fitted on its documents, its weight chosen on validation
-            (two classes).
+            `ulmfit_nb_lr` (`ulmfit_pseudo_nb_lr`) is that classifier averaged with NB-LR
+            fitted on its documents, its weight chosen on validation (two classes only); the
+            classifier runs, and has its own row, even if not asked for.
         min_epoch_docs: documents a small sample's epoch is stretched to (see above).
         pseudo_docs: unlabelled documents that `ulmfit_pseudo` adds, pseudo-labelled.
         prompt: text for the language model's beam-search continuation.
@@ -313,7 +313,7 @@ def learning_curve(
                          f"ulmfit_nb_lr, ulmfit_pseudo_nb_lr, {', '.join(LINEAR_METHODS)}")  # fmt: skip
     if backward is None and set(methods) & set(BACKWARD):
         raise ValueError("ulmfit_bwd and ulmfit_pseudo_bwd need --backward (a backward LM)")
-    if backward is not None and not set(methods) & {*FORWARD, *BACKWARD}:
+    if backward is not None and not set(methods) & {*FORWARD, *BACKWARD, *WITH_NB_LR}:
         raise ValueError("--backward is for the ULMFiT classifiers: add ulmfit or ulmfit_pseudo "
                          "(or their _bwd twins) to --methods")  # fmt: skip
     start = time.perf_counter()
@@ -337,8 +337,12 @@ def learning_curve(
             linear = [m for m in methods if m in LINEAR_METHODS]
             pseudo = None
             self_trained = set(methods) & set(SELF_TRAINED)
-            if linear or count is None or self_trained:
+            averaged = set(methods) & set(WITH_NB_LR)
+            if linear or count is None or self_trained or averaged:
                 sample = _sample(classifier, [*data, *_data_options(extra)])
+                if averaged and len(sample.label_names) != 2:
+                    raise ValueError(f"{sorted(averaged)} average two classes' probabilities; "
+                                     f"this corpus has {len(sample.label_names)}")  # fmt: skip
                 size, linear_rows = _linear_rows(linear, sample, budget, seed)
                 rows += linear_rows
                 if self_trained:

@@ -111,10 +111,13 @@ def ensemble_test_runs(run_dirs: list[str]) -> dict[str, object]:
 WEIGHTS = tuple(i / 10 for i in range(11))  # the classifier's share of an average with NB-LR
 
 
-def choose_weight(net: np.ndarray, linear: np.ndarray, gold: np.ndarray) -> tuple[float, dict]:
+def choose_weight(
+    net: np.ndarray, linear: np.ndarray, gold: np.ndarray
+) -> tuple[float, dict[float, float]]:
     """The weight w of (N,) `net` in w * net + (1 - w) * linear (each the probability of the
     second class) with the best accuracy against (N,) class ids `gold`, among `WEIGHTS`; ties go
-    to the w nearest 0.5. Returns w and every weight's accuracy."""
+    to the w nearest 0.5 (an equal average unless the data say otherwise), and between two as
+    near, to the smaller. Returns w and every weight's accuracy."""
     accs = {w: float((((w * net + (1 - w) * linear) > 0.5) == gold).mean()) for w in WEIGHTS}
     best = max(accs.values())
     return min((w for w, a in accs.items() if a == best), key=lambda w: abs(w - 0.5)), accs
@@ -125,18 +128,20 @@ def nb_lr_ensemble(run_dir: str | Path) -> dict[str, Any]:
 
     NB-LR is fitted on the run's training documents, rebuilt from its `config.yaml` (sample,
     seed, pseudo-labelled documents: for a self-trained run it is the curve's `nb_lr_pseudo`).
-    The run's best checkpoint predicts the validation split (fp32); the classifier's weight w is
-    chosen there (`choose_weight`); the test split's probabilities are the run's
-    `test_probabilities.npz`. As a control, TF-IDF LR fitted on the same documents is averaged
-    with NB-LR the same way (two bag-of-n-gram models: how much an average gains without the
-    language model).
+    The run's best checkpoint predicts the validation split (in fp32, whatever precision the run
+    tested in); the classifier's weight w is chosen there (`choose_weight`; the same validation
+    split chose the best checkpoint, which favours the classifier a little); the test split's
+    probabilities are the run's `test_probabilities.npz`. As a control, TF-IDF LR fitted on the
+    same documents is averaged with NB-LR the same way (two bag-of-n-gram models: how much an
+    average gains without the language model).
 
     Returns:
-        {"run", "labels" (the run's train_size), "seed", "train_docs", "weight", "val": {...},
-        "test": {...}}; "val" and "test" hold the accuracies of "classifier", "nb_lr",
+        {"run", "labels" (the run's train_size), "seed", "train_docs", "weight" (the
+        classifier's), "tfidf_weight" (TF-IDF LR's in the control), "val": {...}, "test": {...},
+        "seconds"}; "val" and "test" hold the accuracies of "classifier", "nb_lr",
         "classifier_nb_lr" (the average at `weight`), "equal" (at w = 0.5), "tfidf_lr" (fitted
         on the same documents) and "tfidf_nb_lr" (the control, its weight chosen on
-        validation: `tfidf_weight`); "seconds".
+        validation: `tfidf_weight`).
     """
     from lightning_nlp.cli.baselines import fit_linear_baseline, positive_probability
     from lightning_nlp.cli.commands import _datamodule, _parser
@@ -181,17 +186,19 @@ def nb_lr_ensemble(run_dir: str | Path) -> dict[str, Any]:
     weight = choose_weight(net_val, nb_val, y_val)[0]
     tfidf_weight = choose_weight(linear["tfidf_lr"][0], nb_val, y_val)[0]
 
-    def accuracy(w: float, first: np.ndarray, second: np.ndarray, gold: np.ndarray) -> float:
+    def mixed(w: float, first: np.ndarray, second: np.ndarray, gold: np.ndarray) -> float:
         return float((((w * first + (1 - w) * second) > 0.5) == gold).mean())
 
-    def scores(net: np.ndarray, nb: np.ndarray, tfidf: np.ndarray, gold: np.ndarray) -> dict:
+    def scores(
+        net: np.ndarray, nb: np.ndarray, tfidf: np.ndarray, gold: np.ndarray
+    ) -> dict[str, float]:
         return {
-            "classifier": accuracy(1.0, net, nb, gold),
-            "nb_lr": accuracy(0.0, net, nb, gold),
-            "classifier_nb_lr": accuracy(weight, net, nb, gold),
-            "equal": accuracy(0.5, net, nb, gold),
-            "tfidf_lr": accuracy(1.0, tfidf, nb, gold),
-            "tfidf_nb_lr": accuracy(tfidf_weight, tfidf, nb, gold),
+            "classifier": mixed(1.0, net, nb, gold),
+            "nb_lr": mixed(0.0, net, nb, gold),
+            "classifier_nb_lr": mixed(weight, net, nb, gold),
+            "equal": mixed(0.5, net, nb, gold),
+            "tfidf_lr": mixed(1.0, tfidf, nb, gold),
+            "tfidf_nb_lr": mixed(tfidf_weight, tfidf, nb, gold),
         }
 
     return {
@@ -222,7 +229,9 @@ def ensemble(
     if sum(x is not None for x in (predictions, runs, with_nb_lr)) != 1:
         raise CorpusError("give one of --predictions (files), --runs (tested run folders) or "
                           "--with_nb_lr (tested run folders)")  # fmt: skip
-    if (runs or with_nb_lr) is not None and (labels is not None or output != "-"):
+    if with_nb_lr == [] or runs == []:
+        raise CorpusError("no run folders given")
+    if (runs is not None or with_nb_lr is not None) and (labels is not None or output != "-"):
         raise CorpusError("--runs and --with_nb_lr read the runs' own test labels and write no "
                           "file: --labels and --output go with --predictions")  # fmt: skip
     if with_nb_lr is not None:

@@ -57,6 +57,13 @@ def test_undo_markers_gives_back_the_words():
     assert words == ["I", "LOVE", "it", "!!!!", "The", "end", ",", "so", "so", "so", "good"]
     assert undo_markers(["a", "xxmaj"]) == ["a"]  # a marker cut off at the end is dropped
     assert undo_markers(["xxrep", "x", "y"]) == ["x", "y"]  # no count: not a repetition
+    assert undo_markers(["xxmaj", "xxup", "film"]) == ["FILM"]  # a marker on a marker: dropped
+    for text, words in (
+        ("Very Very Very good", ["Very", "Very", "Very", "good"]),  # xxwrep 3 xxmaj very
+        ("NO NO NO", ["NO", "NO", "NO"]),
+        ("AAAAARGH", ["AAAAA", "RGH"]),  # xxrep 5 xxmaj a xxup rgh: the split stays
+    ):
+        assert undo_markers(get_tokenizer("ulmfit")(text)) == words
 
 
 def test_ulmfit_clitics_and_unk():

@@ -93,14 +93,33 @@ def test_the_weight_with_nb_lr_is_the_best_on_validation_ties_nearest_an_equal_a
     from lightning_nlp.cli.ensemble import choose_weight
 
     gold = np.array([1, 1, 0, 0])
-    net = np.array([0.9, 0.8, 0.2, 0.7])  # wrong on the last document
+    net = np.array([0.9, 0.8, 0.2, 0.75])  # wrong on the last document
     linear = np.array([0.6, 0.4, 0.45, 0.3])  # wrong on the second
     weight, accs = choose_weight(net, linear, gold)
     assert accs[1.0] == accs[0.0] == 0.75 and accs[weight] == 1.0
-    assert weight == 0.5  # 0.3 to 0.6 are all right everywhere: the nearest 0.5
+    assert [w for w, a in accs.items() if a == 1.0] == [0.3, 0.4]
+    assert weight == 0.4  # of the best, the nearest 0.5
     assert choose_weight(net, net, gold)[0] == 0.5  # one model twice: every weight ties
     # a perfect classifier against a perfectly wrong model: it must outweigh it, w > 0.5
     assert choose_weight(gold.astype(float), 1.0 - gold, gold)[0] == 0.6
+
+
+def test_averaging_with_nb_lr_refuses_untested_runs_and_ambiguous_checkpoints(tmp_path):
+    from lightning_nlp.cli.ensemble import ensemble, nb_lr_ensemble
+
+    (tmp_path / "untested").mkdir()
+    with pytest.raises(CorpusError, match="untested/test_probabilities.npz: no test prob"):
+        nb_lr_ensemble(tmp_path / "untested")
+    run = _tested_run(tmp_path / "run", [[0.9, 0.1]], [0])
+    (tmp_path / "run" / "checkpoints").mkdir()
+    for name in ("best-epoch0-acc0.500.ckpt", "best-epoch1-acc0.600.ckpt"):
+        (tmp_path / "run" / "checkpoints" / name).write_bytes(b"")
+    with pytest.raises(CorpusError, match="expected one best-\\*.ckpt, found 2"):
+        nb_lr_ensemble(run)
+    with pytest.raises(CorpusError, match="no run folders given"):
+        ensemble(with_nb_lr=[])
+    with pytest.raises(CorpusError, match="give one of"):
+        ensemble(runs=[run, run], with_nb_lr=[run])
 
 
 def test_curve_refuses_backward_methods_without_a_backward_lm_and_the_reverse(tmp_path):

@@ -119,26 +119,42 @@ class ULMFiTTokenizer:
         return out
 
 
+MARKERS = (TK_MAJ, TK_UP, TK_REP, TK_WREP)
+
+
 def undo_markers(tokens: list[str]) -> list[str]:
     """The words that ULMFiT's markers stand for, for reading generated text: `xxmaj w` -> `W`,
-    `xxup w` -> `W` in capitals, `xxrep n c` -> c repeated n times, `xxwrep n w` -> n words w;
-    `<bos>` and a marker with nothing to apply to (cut off at the end) are dropped."""
+    `xxup w` -> `W` in capitals, `xxrep n c` -> c repeated n times, `xxwrep n w` -> n words w
+    (the repeated unit may carry a case marker itself: "Very Very Very" is `xxwrep 3 xxmaj
+    very`); `<bos>` and a marker with nothing to apply to (cut off at the end, or followed by
+    another marker where a word should be) are dropped."""
+
+    def word_at(j: int) -> tuple[str | None, int]:
+        """The (cased) word starting at j and the position after it; None if there is none."""
+        if j < len(tokens) and tokens[j] in (TK_MAJ, TK_UP):
+            if j + 1 < len(tokens) and tokens[j + 1] not in (*MARKERS, BOS):
+                word = tokens[j + 1]
+                return (word.upper() if tokens[j] == TK_UP else word[:1].upper() + word[1:]), j + 2
+            return None, j + 1
+        if j < len(tokens) and tokens[j] not in (*MARKERS, BOS):
+            return tokens[j], j + 1
+        return None, j
+
     out: list[str] = []
     i = 0
     while i < len(tokens):
         token = tokens[i]
-        if token in (TK_MAJ, TK_UP) and i + 1 < len(tokens):
-            word = tokens[i + 1]
-            out.append(word.upper() if token == TK_UP else word[:1].upper() + word[1:])
-            i += 2
-        elif token in (TK_REP, TK_WREP) and i + 2 < len(tokens) and tokens[i + 1].isdigit():
-            count, unit = int(tokens[i + 1]), tokens[i + 2]
-            out += [unit * count] if token == TK_REP else [unit] * count
-            i += 3
-        else:
-            if token != BOS and token not in (TK_MAJ, TK_UP, TK_REP, TK_WREP):
-                out.append(token)
-            i += 1
+        if token in (TK_REP, TK_WREP) and i + 1 < len(tokens) and tokens[i + 1].isdigit():
+            unit, after = word_at(i + 2)
+            if unit is not None:
+                count = int(tokens[i + 1])
+                out += [unit * count] if token == TK_REP else [unit] * count
+                i = after
+                continue
+        word, after = word_at(i)
+        if word is not None:
+            out.append(word)
+        i = max(after, i + 1)
     return out
 
 
