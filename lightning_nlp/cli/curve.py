@@ -193,7 +193,8 @@ def format_table(summary: list[dict[str, Any]]) -> str:
     budgets = list(dict.fromkeys(s["budget"] for s in summary))
     methods = list(dict.fromkeys(s["method"] for s in summary))
     cell = {(s["method"], s["budget"]): s for s in summary}
-    lines = [f"{'labels':<10}" + "".join(f"{m:>18}" for m in methods)]
+    width = max([16, *map(len, methods)]) + 2  # a space between columns whatever the names
+    lines = [f"{'labels':<10}" + "".join(f"{m:>{width}}" for m in methods)]
     for budget in budgets:
         parts = []
         for method in methods:
@@ -201,7 +202,7 @@ def format_table(summary: list[dict[str, Any]]) -> str:
             text = "-" if s is None else f"{100 * s['mean']:.1f}"
             if s is not None and s["seeds"] > 1:
                 text += f" ± {100 * s['sd']:.1f}"
-            parts.append(f"{text:>18}")
+            parts.append(f"{text:>{width}}")
         lines.append(f"{budget:<10}" + "".join(parts))
     return "\n".join(lines)
 

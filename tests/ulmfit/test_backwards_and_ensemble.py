@@ -131,3 +131,15 @@ def test_curve_refuses_backward_methods_without_a_backward_lm_and_the_reverse(tm
     with pytest.raises(ValueError, match="--backward is for the ULMFiT classifiers"):
         learning_curve(clas, pretrained=str(tmp_path), backward=str(tmp_path), methods=["nb_lr"])
     assert not any(tmp_path.iterdir())  # refused before anything ran
+
+
+def test_the_curve_table_keeps_long_method_names_apart():
+    from lightning_nlp.cli.curve import format_table
+
+    summary = [
+        {"method": m, "budget": "all", "mean": 0.9, "sd": 0.0, "seeds": 1}
+        for m in ("ulmfit_pseudo", "ulmfit_pseudo_nb_lr")
+    ]
+    header, row = format_table(summary).splitlines()
+    assert header.split() == ["labels", "ulmfit_pseudo", "ulmfit_pseudo_nb_lr"]
+    assert row.split() == ["all", "90.0", "90.0"]
