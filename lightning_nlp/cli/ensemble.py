@@ -163,8 +163,8 @@ def nb_lr_ensemble(run_dir: str | Path) -> dict[str, Any]:
     train_labels = np.asarray([names[i] for i in data.split("train").labels])
     train_docs = data.split_tokens("train")
     valid = data.texts("valid")
-    valid_docs = data.split_tokens("valid")
-    if len(valid_docs) != len(valid):
+    docs = {split: data.split_tokens(split) for split in ("valid", "test")}  # tokenised once
+    if len(docs["valid"]) != len(valid):
         raise CorpusError(f"{run}: an empty validation document; tokens and texts would not align")
     with np.load(tested) as table:
         net_test, y_test = table["probs"][:, 1], table["labels"]  # (T,), (T,)
@@ -179,8 +179,7 @@ def nb_lr_ensemble(run_dir: str | Path) -> dict[str, Any]:
     for method in ("nb_lr", "tfidf_lr"):
         model = fit_linear_baseline(method, train_docs, train_labels)
         linear[method] = tuple(
-            positive_probability(model, data.split_tokens(split), names[1])
-            for split in ("valid", "test")
+            positive_probability(model, docs[split], names[1]) for split in ("valid", "test")
         )
     nb_val, nb_test = linear["nb_lr"]
     weight = choose_weight(net_val, nb_val, y_val)[0]
