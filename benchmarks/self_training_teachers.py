@@ -34,7 +34,7 @@ import numpy as np
 import yaml
 
 from lightning_nlp.cli import run_cli
-from lightning_nlp.cli.baselines import fit_linear_baseline
+from lightning_nlp.cli.baselines import fit_linear_baseline, positive_probability
 from lightning_nlp.cli.curve import _data_options, _sample
 from lightning_nlp.cli.pseudo_labels import most_confident
 from lightning_nlp.cli.recipe import _finish_wandb_run
@@ -87,7 +87,7 @@ def main() -> None:
         raise SystemExit(f"{args.student}: labels {student.labels}, the sample's are {names}")
 
     def probabilities(texts: list[str], tokens: list[list[str]]) -> dict[str, np.ndarray]:
-        nb = 1 / (1 + np.exp(-nb_lr.decision_function(tokens)))  # (N,) sigmoid of NB-LR's score
+        nb = positive_probability(nb_lr, tokens, names[1])  # (N,)
         st = student.predict_probs(texts).float().numpy()[:, 1]  # (N,)
         return {"nb_lr": nb, "student": st, "average": (nb + st) / 2}
 
