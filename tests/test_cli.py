@@ -3,6 +3,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import torch
 
 from lightning_nlp.cli import main, run_cli
 from lightning_nlp.cli.generate import generate
-from lightning_nlp.cli.main import _names_a_model
+from lightning_nlp.cli.main import NESTED_ARGS_WARNING, _names_a_model
 from lightning_nlp.data.text.io import CorpusError
 from lightning_nlp.weights.checkpoints import CheckpointError
 
@@ -369,3 +370,17 @@ def test_a_shared_part_given_last_does_not_name_the_run_folder():
     assert default_root(config) == Path("runs", "ulmfit", "imdb_cpu_clas")
     config.config = [str(ulmfit / "sizes_paper.yaml")]  # no experiment: the last file after all
     assert default_root(config) == Path("runs", "ulmfit", "sizes_paper")
+
+
+def test_a_stage_run_by_another_command_does_not_warn_about_its_args(
+    tiny_corpus, tmp_path, monkeypatch
+):
+    """`ulmfit`, `compare` and `curve` build stages with `args` under their own sys.argv."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["lightning-nlp", "curve", "--counts", "[100]"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_cli(_tiny_args(tiny_corpus, tmp_path, epochs=1, wandb=False), run=False)
+    messages = [str(w.message) for w in caught]
+    assert not [m for m in messages if m.startswith(NESTED_ARGS_WARNING)], messages
+    assert sys.argv == ["lightning-nlp", "curve", "--counts", "[100]"]

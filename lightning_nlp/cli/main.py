@@ -11,6 +11,7 @@ import importlib
 import os
 import signal
 import sys
+import warnings
 from argparse import RawDescriptionHelpFormatter
 from collections.abc import Callable
 from pathlib import Path
@@ -197,8 +198,24 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
+# the start of Lightning's warning when a CLI gets `args` while sys.argv has arguments too
+NESTED_ARGS_WARNING = "LightningCLI's args parameter is intended to run from within Python"
+
+
 def run_cli(args: list[str] | None = None, run: bool = True) -> LightningNLPCLI:
-    """Builds (and by default runs) the CLI from `args` (default: the command line)."""
+    """Builds (and by default runs) the CLI from `args` (default: the command line).
+
+    Commands that run training stages themselves (`ulmfit`, `compare`, `curve`) pass `args`
+    while `sys.argv` holds their own command line, on purpose; Lightning's warning about that
+    pair (a screenful at every stage) is silenced for them.
+    """
+    with warnings.catch_warnings():
+        if args is not None:
+            warnings.filterwarnings("ignore", message=NESTED_ARGS_WARNING)
+        return _build_cli(args, run)
+
+
+def _build_cli(args: list[str] | None, run: bool) -> LightningNLPCLI:
     try:
         return LightningNLPCLI(
             subclass_mode_model=True,
