@@ -4,7 +4,7 @@ from collections import Counter
 import pytest
 
 from lightning_nlp.data.classification.gnad import GNADDataModule
-from lightning_nlp.data.classification.imdb import IMDbDataModule
+from lightning_nlp.data.classification.imdb import IMDbDataModule, IMDbLMDataModule
 from lightning_nlp.data.classification.imdb_sample import IMDbSampleDataModule
 from lightning_nlp.data.classification.newsgroups import NewsgroupsDataModule, six_way
 from lightning_nlp.data.classification.sst2 import SST2DataModule
@@ -226,3 +226,24 @@ def test_eval_words_in_vocab_spells_unseen_words_without_building_from_test_text
         vocab_path=str(tmp_path / "run" / "vocab.json"),
     )  # fmt: skip
     assert reread.split("test").documents[0].tolist() == test_doc.tolist()
+
+
+def test_imdb_lm_text_takes_test_reviews_only_when_asked(tmp_path):
+    """ULMFiT's target LM reads train, unsup and (as the paper does) test reviews' text;
+    `splits=["train"]` leaves every test review out; labels are never written."""
+    for split, labels in (("train", ("pos", "neg", "unsup")), ("test", ("pos", "neg"))):
+        for label in labels:
+            folder = tmp_path / "imdb" / "aclImdb" / split / label
+            folder.mkdir(parents=True)
+            for i in range(3):
+                (folder / f"{i}_7.txt").write_text(f"a review from {split}{label} number {i} .")
+
+    def lm_text(**kwargs) -> str:
+        dm = IMDbLMDataModule(str(tmp_path / "imdb"), cache_dir=str(tmp_path / "c"), **kwargs)
+        return "".join(dm.split_file(s).read_text() for s in ("train", "valid"))
+
+    both, train_only = lm_text(), lm_text(splits=["train"])
+    assert both.count("testpos") == 3 and both.count("testneg") == 3
+    assert both.count("trainunsup") == 3 and both.count("trainpos") == 3
+    assert "test" not in train_only and train_only.count("trainunsup") == 3
+    assert len(train_only.splitlines()) == 9 and len(both.splitlines()) == 15

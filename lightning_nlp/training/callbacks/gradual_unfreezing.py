@@ -27,8 +27,10 @@ class GradualUnfreezing(Callback):
     trains (Lightning does not call `on_train_epoch_start` when it resumes mid-epoch).
 
     The groups are the network's `layer_groups()` (for `AWDLSTMClassifier`: embedding, each
-    LSTM layer, head). The defaults are fastai's IMDb classifier: 1, 2, 3 groups for an epoch
-    each, then all of them, peak rates 2e-2, 1e-2, 5e-3, 1e-3.
+    LSTM layer, head). The default stages are fastai's IMDb classifier's: 1, 2, 3 groups for an
+    epoch each, then all of them. Its peak rates (2e-2, 1e-2, 5e-3, 1e-3) are not a default,
+    since they belong to its optimiser and sizes: pass them as `lrs` (as
+    `configs/ulmfit/imdb_clas.yaml` does); without `lrs` the callback only freezes.
 
     Args:
         groups: trainable groups (from the top) in each stage; None or 0 means all.
