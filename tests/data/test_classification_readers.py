@@ -230,7 +230,7 @@ def test_eval_words_in_vocab_spells_unseen_words_without_building_from_test_text
 
 def test_imdb_lm_text_takes_test_reviews_only_when_asked(tmp_path):
     """ULMFiT's target LM reads train, unsup and (as the paper does) test reviews' text;
-    `splits=["train"]` leaves every test review out; labels are never written."""
+    `splits=["train"]` leaves every test review out."""
     for split, labels in (("train", ("pos", "neg", "unsup")), ("test", ("pos", "neg"))):
         for label in labels:
             folder = tmp_path / "imdb" / "aclImdb" / split / label
