@@ -16,6 +16,8 @@ the same sample labels the corpus's unlabelled documents (IMDb's 50,000 `unsup` 
 the `pseudo_docs` it is most sure of join the sample as training documents. `nb_lr_pseudo` is
 the linear baseline given the same: NB-LR refitted on the sample and those pseudo-labelled
 documents (self-training without a language model: the baseline for `ulmfit_pseudo`).
+`scratch_pseudo` is the classifier from random initialisation given the same documents (the
+like-with-like control for `ulmfit_pseudo`: what the language model adds to self-training).
 `ulmfit_nb_lr` and `ulmfit_pseudo_nb_lr` average that ULMFiT classifier with NB-LR fitted on
 its own documents, the weight chosen on validation (`lightning-nlp ensemble --with_nb_lr`).
 
@@ -49,10 +51,13 @@ from lightning_nlp.training.loggers import new_run_dir, wandb_has_credentials
 log = logging.getLogger(__name__)
 FORWARD = ("ulmfit", "ulmfit_pseudo")  # the ULMFiT classifiers that have a backward twin
 BACKWARD = tuple(f"{m}_bwd" for m in FORWARD)  # on the --backward language model
-NEURAL_METHODS = ("ulmfit", "scratch", "ulmfit_pseudo", *BACKWARD)
+SCRATCH = ("scratch", "scratch_pseudo")  # the classifier from random initialisation
+NEURAL_METHODS = ("ulmfit", "ulmfit_pseudo", *SCRATCH, *BACKWARD)
 # a ULMFiT classifier averaged with NB-LR fitted on its documents (`ensemble.nb_lr_ensemble`)
 WITH_NB_LR = {"ulmfit_nb_lr": "ulmfit", "ulmfit_pseudo_nb_lr": "ulmfit_pseudo"}
-SELF_TRAINED = ("ulmfit_pseudo", "ulmfit_pseudo_bwd", "nb_lr_pseudo", "ulmfit_pseudo_nb_lr")
+SELF_TRAINED = (
+    "ulmfit_pseudo", "ulmfit_pseudo_bwd", "scratch_pseudo", "nb_lr_pseudo", "ulmfit_pseudo_nb_lr"
+)  # fmt: skip
 BIDIRECTIONAL = (*BACKWARD, *(f"{m}_ensemble" for m in FORWARD))  # rows --backward adds
 ALL = "all"
 
@@ -293,7 +298,8 @@ def learning_curve(
         scratch_args: the scratch classifier's own arguments (one learning rate, no unfreezing).
         counts: labelled training documents per run; null is the whole training split.
         seeds: seeds of the samples and runs; counts above `many_seeds_up_to` use the first.
-        methods: among ulmfit, scratch, ulmfit_pseudo, nb_lr_pseudo, tfidf_lr and nb_lr; with
+        methods: among ulmfit, scratch, ulmfit_pseudo, scratch_pseudo, nb_lr_pseudo, tfidf_lr
+            and nb_lr; with
             `backward`, each of ulmfit and ulmfit_pseudo also runs on the backward LM
             (`ulmfit_bwd`, `ulmfit_pseudo_bwd`, which may also be asked for alone) and the
             pair's average is a row (`ulmfit_ensemble`, `ulmfit_pseudo_ensemble`).
@@ -301,7 +307,7 @@ def learning_curve(
             fitted on its documents, its weight chosen on validation (two classes only); the
             classifier runs, and has its own row, even if not asked for.
         min_epoch_docs: documents a small sample's epoch is stretched to (see above).
-        pseudo_docs: unlabelled documents that `ulmfit_pseudo` adds, pseudo-labelled.
+        pseudo_docs: unlabelled documents that the self-trained methods add, pseudo-labelled.
         prompt: text for the language model's beam-search continuation.
         output_dir: where the curve's run folder goes.
     """
@@ -310,7 +316,7 @@ def learning_curve(
     unknown = set(methods) - {*NEURAL_METHODS, *LINEAR_METHODS, *SELF_TRAINED, *WITH_NB_LR}
     if unknown:
         raise ValueError(f"unknown methods {sorted(unknown)}: choose from ulmfit, scratch, "
-                         "ulmfit_pseudo, nb_lr_pseudo, ulmfit_bwd, ulmfit_pseudo_bwd, "
+                         "ulmfit_pseudo, scratch_pseudo, nb_lr_pseudo, ulmfit_bwd, ulmfit_pseudo_bwd, "
                          f"ulmfit_nb_lr, ulmfit_pseudo_nb_lr, {', '.join(LINEAR_METHODS)}")  # fmt: skip
     if backward is None and set(methods) & set(BACKWARD):
         raise ValueError("ulmfit_bwd and ulmfit_pseudo_bwd need --backward (a backward LM)")
@@ -369,9 +375,9 @@ def learning_curve(
                 lm_folder = backward if method in BACKWARD else folder
                 args = [*common] if lm_folder is None else [*common, "--data.vocab_path"]
                 args += [] if lm_folder is None else [str(Path(lm_folder) / "vocab.json")]
-                pretrained = "null" if method == "scratch" else str(lm_folder)
+                pretrained = "null" if method in SCRATCH else str(lm_folder)
                 args += ["--model.pretrained", pretrained, *extra]
-                args += shlex.split(scratch_args) if method == "scratch" else []
+                args += shlex.split(scratch_args) if method in SCRATCH else []
                 args += ["--data.backwards", "true"] if method in BACKWARD else []
                 if method in SELF_TRAINED:
                     args += ["--data.pseudo_labels", str(pseudo.path)]
@@ -424,7 +430,8 @@ def summary_line(result: dict[str, Any], count: int | None) -> dict[str, Any]:
 
     linear = {m: v for m, v in means.items() if m in LINEAR_METHODS}
     best = max(linear, key=linear.get) if linear else None
-    both = {m: means[m] for m in ("ulmfit_pseudo", *BIDIRECTIONAL, *WITH_NB_LR) if m in means}
+    named = ("ulmfit_pseudo", "scratch_pseudo", *BIDIRECTIONAL, *WITH_NB_LR)
+    both = {m: means[m] for m in named if m in means}
     return {
         "labels": budget,
         "pretrained_acc": means.get("ulmfit"),

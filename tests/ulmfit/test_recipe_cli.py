@@ -184,7 +184,7 @@ def test_curve_adds_the_backward_classifier_their_average_and_the_self_trained_o
             "--backward", str(tmp_path / "bwd/version_0/pretrained"),
             "--classifier", str(ROOT / "configs/ulmfit/embedded_clas.yaml"),
             "--classifier_args", clas,
-            "--methods", "[ulmfit, nb_lr, ulmfit_pseudo_nb_lr, nb_lr_pseudo]",  # ulmfit_pseudo: implied
+            "--methods", "[ulmfit, nb_lr, ulmfit_pseudo_nb_lr, nb_lr_pseudo, scratch_pseudo]",
             "--counts", "[20]",
             "--seeds", "[1]",
             "--min_epoch_docs", "40",
@@ -196,9 +196,9 @@ def test_curve_adds_the_backward_classifier_their_average_and_the_self_trained_o
     result = json.loads((tmp_path / "curve/version_0/curve.json").read_text())
     rows = {r["method"]: r for r in result["rows"]}
     assert sorted(rows) == [
-        "nb_lr", "nb_lr_pseudo", "ulmfit", "ulmfit_bwd", "ulmfit_ensemble", "ulmfit_pseudo",
-        "ulmfit_pseudo_bwd", "ulmfit_pseudo_ensemble", "ulmfit_pseudo_nb_lr",
-    ]  # fmt: skip
+        "nb_lr", "nb_lr_pseudo", "scratch_pseudo", "ulmfit", "ulmfit_bwd", "ulmfit_ensemble",
+        "ulmfit_pseudo", "ulmfit_pseudo_bwd", "ulmfit_pseudo_ensemble", "ulmfit_pseudo_nb_lr",
+    ]  # fmt: skip (ulmfit_pseudo: implied by ulmfit_pseudo_nb_lr)
     assert 0.0 <= rows["nb_lr_pseudo"]["acc"] <= 1.0 and rows["nb_lr_pseudo"]["train_docs"] == 20
     for method in ("ulmfit", "ulmfit_bwd", "ulmfit_pseudo", "ulmfit_pseudo_bwd"):
         # the validation accuracy of a row is that of the checkpoint tested, the best one
@@ -212,6 +212,13 @@ def test_curve_adds_the_backward_classifier_their_average_and_the_self_trained_o
     assert pseudo == str(tmp_path / "curve/version_0/pseudo_labels_20_1.jsonl")
     assert len(Path(pseudo).read_text().splitlines()) == 50
     assert _config(rows["ulmfit"]["run_dir"])["data"]["init_args"]["pseudo_labels"] is None
+    # its control from random initialisation reads the same documents, with no language model
+    scratch = _config(rows["scratch_pseudo"]["run_dir"])
+    assert scratch["data"]["init_args"]["pseudo_labels"] == pseudo
+    assert scratch["model"]["init_args"]["pretrained"] is None
+    assert _config(rows["ulmfit_pseudo"]["run_dir"])["model"]["init_args"]["pretrained"] == str(
+        tmp_path / "fwd/version_0/pretrained"
+    )
     assert _config(rows["ulmfit_bwd"]["run_dir"])["data"]["init_args"]["backwards"] is True
     assert _config(rows["ulmfit"]["run_dir"])["data"]["init_args"]["backwards"] is False
     fwd, bwd = (np.load(Path(rows[m]["run_dir"]) / "test_probabilities.npz") for m in
