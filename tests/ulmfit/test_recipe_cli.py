@@ -196,9 +196,17 @@ def test_curve_adds_the_backward_classifier_their_average_and_the_self_trained_o
     result = json.loads((tmp_path / "curve/version_0/curve.json").read_text())
     rows = {r["method"]: r for r in result["rows"]}
     assert sorted(rows) == [
-        "nb_lr", "nb_lr_pseudo", "scratch_pseudo", "ulmfit", "ulmfit_bwd", "ulmfit_ensemble",
-        "ulmfit_pseudo", "ulmfit_pseudo_bwd", "ulmfit_pseudo_ensemble", "ulmfit_pseudo_nb_lr",
-    ]  # fmt: skip (ulmfit_pseudo: implied by ulmfit_pseudo_nb_lr)
+        "nb_lr",
+        "nb_lr_pseudo",
+        "scratch_pseudo",
+        "ulmfit",
+        "ulmfit_bwd",
+        "ulmfit_ensemble",
+        "ulmfit_pseudo",
+        "ulmfit_pseudo_bwd",
+        "ulmfit_pseudo_ensemble",
+        "ulmfit_pseudo_nb_lr",
+    ]  # ulmfit_pseudo: implied by ulmfit_pseudo_nb_lr
     assert 0.0 <= rows["nb_lr_pseudo"]["acc"] <= 1.0 and rows["nb_lr_pseudo"]["train_docs"] == 20
     for method in ("ulmfit", "ulmfit_bwd", "ulmfit_pseudo", "ulmfit_pseudo_bwd"):
         # the validation accuracy of a row is that of the checkpoint tested, the best one
