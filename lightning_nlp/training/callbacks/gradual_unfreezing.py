@@ -7,6 +7,7 @@ import math
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
+from pytorch_lightning.strategies import DDPStrategy
 
 from lightning_nlp.nn.layer_groups import layer_groups
 from lightning_nlp.training.schedules import slanted_triangular_factor
@@ -70,6 +71,15 @@ class GradualUnfreezing(Callback):
     def trainable_groups(self, epoch: int, num_groups: int) -> int:
         wanted = self.groups[self.stage_at(epoch)]
         return num_groups if not wanted else min(num_groups, wanted)
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        # Under DDP the frozen groups give no gradient, which DDP's reducer refuses unless told
+        # to expect unused parameters; it must be told before it wraps the model (after this
+        # hook). Every parameter still requires a gradient then, so each group, once unfrozen,
+        # has its gradient averaged over the ranks. Lightning has no public setter for this.
+        strategy = trainer.strategy
+        if isinstance(strategy, DDPStrategy) and stage == "fit":
+            strategy._ddp_kwargs["find_unused_parameters"] = True
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.lrs is not None and trainer.lr_scheduler_configs:
