@@ -141,6 +141,9 @@ def test_ulmfit_notebook_runs_on_tiny_data(tmp_path):
     section = _run("ulmfit_imdb.ipynb", tmp_path, env, cells=[1, last])
     printed = "".join(o.get("text", "") for o in section.cells[last].outputs)
     assert f"language model: {lm}" in printed and "ulmfit_pseudo" in printed
+    assert "scratch_pseudo" in printed  # the like-with-like control of the self-trained row
+    assert "tokenizing" not in printed  # the runs' reports go to a file, not into the notebook
+    assert "test/acc" in (tmp_path / "work" / "curve_report.txt").read_text()
 
 
 @pytest.mark.integration
