@@ -57,6 +57,37 @@ def run_cells(
             client.execute_cell(notebook.cells[index], index)
 
 
+def _as_shown(text: str) -> str:
+    """`text` as a terminal shows it: of each line a carriage return rewrote (a progress bar's
+    updates), only what was written last."""
+    lines = text.split("\n")
+    return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in lines)
+
+
+def compact_streams(notebook: nbformat.NotebookNode) -> None:
+    """Merges each cell's consecutive outputs of one stream and keeps of each rewritten line
+    what was written last: the notebook reads as it did when it ran, without one saved output
+    per progress-bar update."""
+    for cell in notebook.cells:
+        merged: list[nbformat.NotebookNode] = []
+        for output in cell.get("outputs", []):
+            last = merged[-1] if merged else None
+            if (
+                output.output_type == "stream"
+                and last is not None
+                and last.output_type == "stream"
+                and last.name == output.name
+            ):
+                last.text += output.text
+            else:
+                merged.append(output)
+        for output in merged:
+            if output.output_type == "stream":
+                output.text = _as_shown(output.text)
+        if "outputs" in cell:
+            cell.outputs = merged
+
+
 def execute(name: str, cells: list[int] | None = None) -> None:
     """Runs notebook `name` on the real corpora (every cell, or only `cells`) and saves it."""
     path = HERE / f"{name}.ipynb"
@@ -64,6 +95,7 @@ def execute(name: str, cells: list[int] | None = None) -> None:
     os.environ.update(RUNS[name])
     os.environ.setdefault("WANDB_MODE", "disabled")
     run_cells(notebook, HERE.parent, cells)  # no time limit: a real-data cell may take an hour
+    compact_streams(notebook)
     atomic_write_text(path, nbformat.writes(notebook).rstrip("\n") + "\n")  # as nbformat.write
     print(f"{path}: executed on {RUNS[name]}" + (f", cells {cells}" if cells else ""))
 

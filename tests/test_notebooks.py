@@ -36,6 +36,30 @@ def _run(
     return notebook
 
 
+def test_saved_outputs_keep_what_a_terminal_shows_of_progress_bars():
+    stream = nbformat.v4.new_output
+    cell = nbformat.v4.new_code_cell("work()")
+    cell.outputs = [
+        stream("stream", name="stdout", text="start\n"),
+        stream("stream", name="stderr", text="\rtokenizing:   0%| 0/9"),
+        stream("stream", name="stderr", text="\rtokenizing:  50%| 4/9"),
+        stream("stream", name="stderr", text="\rtokenizing: 100%| 9/9\r"),
+        stream("stream", name="stderr", text="\n"),
+        stream("display_data", data={"text/plain": "<figure>"}),
+        stream("stream", name="stderr", text="after\rAFTER\nend\n"),
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# t"), cell])
+    _executor().compact_streams(notebook)
+    outputs = notebook.cells[1].outputs
+    assert [o.get("text") for o in outputs] == [
+        "start\n",
+        "tokenizing: 100%| 9/9\n",
+        None,
+        "AFTER\nend\n",
+    ]
+    assert "outputs" not in notebook.cells[0]
+
+
 @pytest.mark.integration
 def test_lstm_language_model_notebook_runs_on_tiny_data(tmp_path):
     notebook = _run(
