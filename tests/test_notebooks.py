@@ -37,16 +37,16 @@ def _run(
 
 
 def test_saved_outputs_keep_what_a_terminal_shows_of_progress_bars():
-    stream = nbformat.v4.new_output
+    output = nbformat.v4.new_output
     cell = nbformat.v4.new_code_cell("work()")
     cell.outputs = [
-        stream("stream", name="stdout", text="start\n"),
-        stream("stream", name="stderr", text="\rtokenizing:   0%| 0/9"),
-        stream("stream", name="stderr", text="\rtokenizing:  50%| 4/9"),
-        stream("stream", name="stderr", text="\rtokenizing: 100%| 9/9\r"),
-        stream("stream", name="stderr", text="\n"),
-        stream("display_data", data={"text/plain": "<figure>"}),
-        stream("stream", name="stderr", text="after\rAFTER\nend\n"),
+        output("stream", name="stdout", text="start\n"),
+        output("stream", name="stderr", text="\rtokenizing:   0%| 0/9"),
+        output("stream", name="stderr", text="\rtokenizing:  50%| 4/9"),
+        output("stream", name="stderr", text="\rtokenizing: 100%| 9/9\r"),
+        output("stream", name="stderr", text="\n"),
+        output("display_data", data={"text/plain": "<figure>"}),
+        output("stream", name="stderr", text="after\rAFTER\nend\n"),
     ]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# t"), cell])
     _executor().compact_streams(notebook)
