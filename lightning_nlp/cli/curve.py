@@ -423,8 +423,15 @@ def _write(folder: Path, rows: list[CurveRow]) -> None:
 
 
 def summary_line(result: dict[str, Any], count: int | None) -> dict[str, Any]:
-    """The accuracies at `count` labels (mean over seeds), as the demo's last line gives them."""
+    """The accuracies at `count` labels (mean over seeds), as the demo's last line gives them.
+
+    A curve run for other counts (`--counts "[1000]"` with the config's `summary_count: 100`)
+    reports its smallest count instead of a line of nulls.
+    """
     budget = ALL if count is None else str(count)
+    budgets = {s["budget"] for s in result["summary"]}
+    if budgets and budget not in budgets:
+        budget = min(budgets, key=lambda b: float("inf") if b == ALL else int(b))
     means = {s["method"]: s["mean"] for s in result["summary"] if s["budget"] == budget}
     from lightning_nlp.cli.baselines import LINEAR_METHODS
 
@@ -450,7 +457,10 @@ def curve_parser() -> ArgumentParser:
     parser.add_argument("--config", action=ActionConfigFile)
     parser.add_function_arguments(learning_curve, as_positional=False)
     parser.add_argument(
-        "--summary_count", type=int | None, default=100, help="the labels of the last line"
+        "--summary_count",
+        type=int | None,
+        default=100,
+        help="the labels of the last line (the smallest count run when this one was not)",
     )
     return parser
 

@@ -286,3 +286,20 @@ def test_a_tested_stage_reports_the_validation_of_the_checkpoint_it_tests(monkey
     metrics = fit_stage("stage", "config.yaml", [], test=True).metrics
     assert metrics == pytest.approx({"val/acc": 0.9, "test/acc": 0.8}) and tested == ["best"]
     assert fit_stage("stage", "config.yaml", []).metrics == pytest.approx({"val/acc": 0.5})
+
+
+def test_the_last_line_reports_the_smallest_count_run_when_its_own_was_not_run():
+    from lightning_nlp.cli.curve import summary_line
+
+    def row(method: str, budget: str, mean: float) -> dict:
+        return {"method": method, "budget": budget, "mean": mean}
+
+    result = {
+        "summary": [row("ulmfit", "all", 0.9), row("ulmfit", "1000", 0.87), row("nb_lr", "1000", 0.85),
+                    row("ulmfit", "5000", 0.88)],
+        "continuation": "", "run_dir": "run", "minutes": 1.0,
+    }  # fmt: skip
+    line = summary_line(result, 100)  # the config's count, not among those run
+    assert (line["labels"], line["pretrained_acc"], line["nb_lr_acc"]) == ("1000", 0.87, 0.85)
+    assert summary_line(result, None)["pretrained_acc"] == 0.9  # a count that was run stays
+    assert summary_line({**result, "summary": [row("ulmfit", "all", 0.9)]}, 100)["labels"] == "all"
