@@ -429,9 +429,8 @@ def summary_line(result: dict[str, Any], count: int | None) -> dict[str, Any]:
     reports its smallest count instead of a line of nulls.
     """
     budget = ALL if count is None else str(count)
-    budgets = {s["budget"] for s in result["summary"]}
-    if budgets and budget not in budgets:
-        budget = min(budgets, key=lambda b: float("inf") if b == ALL else int(b))
+    if result["summary"] and budget not in {s["budget"] for s in result["summary"]}:
+        budget = min(result["summary"], key=lambda s: s["train_docs"])["budget"]
     means = {s["method"]: s["mean"] for s in result["summary"] if s["budget"] == budget}
     from lightning_nlp.cli.baselines import LINEAR_METHODS
 

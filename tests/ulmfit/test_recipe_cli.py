@@ -292,11 +292,12 @@ def test_the_last_line_reports_the_smallest_count_run_when_its_own_was_not_run()
     from lightning_nlp.cli.curve import summary_line
 
     def row(method: str, budget: str, mean: float) -> dict:
-        return {"method": method, "budget": budget, "mean": mean}
+        docs = 22500 if budget == "all" else int(budget)
+        return {"method": method, "budget": budget, "train_docs": docs, "mean": mean}
 
     result = {
-        "summary": [row("ulmfit", "all", 0.9), row("ulmfit", "1000", 0.87), row("nb_lr", "1000", 0.85),
-                    row("ulmfit", "5000", 0.88)],
+        "summary": [row("ulmfit", "all", 0.9), row("ulmfit", "5000", 0.88), row("ulmfit", "1000", 0.87),
+                    row("nb_lr", "1000", 0.85)],
         "continuation": "", "run_dir": "run", "minutes": 1.0,
     }  # fmt: skip
     line = summary_line(result, 100)  # the config's count, not among those run
