@@ -8,12 +8,13 @@ could either label the `unsup` reviews better than NB-LR fitted on the sample (t
    balanced); ROC AUC needs no threshold.
 2. **NB-LR, self-trained round after round.** NB-LR fitted on the sample labels the `unsup`
    reviews; the surest `k` (as many per label, `pseudo_labels.most_confident`) join the sample
-   and NB-LR is fitted again, for each `k` of `--rounds` in turn. Validation accuracy after
+   (not those of earlier rounds) and NB-LR is fitted again, for each `k` of `--rounds` in turn. Validation accuracy after
    each round, per seed (the curve's samples: `--data.train_size` with `--data.subset_seed`).
 
 The features are binary uni+bigrams occurring in at least two of the `unsup` and training
 reviews (text only, no label), so that each round's model sees the n-grams of its pseudo-labelled
-reviews. The test set is not read. Last line: one JSON object.
+reviews; the curve's NB-LR builds them from its training documents alone, so round 0 differs
+from it a little. The test set is not read. Last line: one JSON object.
 
     python benchmarks/few_label_teachers.py --data_dir ../shared/data/imdb \
         --pretrained runs/ulmfit/imdb_cpu_lm/version_0/pretrained
@@ -34,7 +35,7 @@ from sklearn.metrics import roc_auc_score
 from lightning_nlp.cli.baselines import NBLogisticRegression, uni_bigrams
 from lightning_nlp.cli.curve import _sample
 from lightning_nlp.cli.pseudo_labels import confidence, most_confident
-from lightning_nlp.data.text.tokenize import get_tokenizer
+from lightning_nlp.data.text.tokenize import BOS, get_tokenizer
 from lightning_nlp.weights.pretrained import load_pretrained
 
 PROMPTS = {  # prompt -> (positive words, negative words) of the next word
@@ -53,8 +54,11 @@ def zero_shot_scores(folder: str, docs: list[list[str]], prompt: str, words: tup
     if lm.backwards:
         raise SystemExit(f"{folder}: a backward LM reads the prompt first; give a forward one")
     ids = [lm.vocab.encode(doc[-max_tokens:]) for doc in docs]
-    prompt_ids = lm.vocab.encode(get_tokenizer(lm.tokenizer)(prompt))
+    # the prompt goes on the review: no start-of-document marker between them
+    prompt_ids = lm.vocab.encode([t for t in get_tokenizer(lm.tokenizer)(prompt) if t != BOS])
     positive, negative = (torch.tensor(lm.vocab.encode(w.split())) for w in words)
+    if lm.vocab.unk_id in [*positive.tolist(), *negative.tolist()]:
+        raise SystemExit(f"{folder}: a word of {words} is not in the LM's vocabulary")
     scores = np.zeros(len(docs))
     order = np.argsort([len(i) for i in ids], kind="stable")
     for start in range(0, len(order), batch):
