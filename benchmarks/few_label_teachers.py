@@ -36,29 +36,31 @@ from lightning_nlp.cli.baselines import NBLogisticRegression, uni_bigrams
 from lightning_nlp.cli.curve import _sample
 from lightning_nlp.cli.pseudo_labels import confidence, most_confident
 from lightning_nlp.data.text.tokenize import BOS, get_tokenizer
-from lightning_nlp.weights.pretrained import load_pretrained
+from lightning_nlp.weights.pretrained import Pretrained, load_pretrained
 
+ADJECTIVES = (
+    "great excellent good wonderful amazing brilliant",
+    "bad terrible awful horrible boring worst",
+)
 PROMPTS = {  # prompt -> (positive words, negative words) of the next word
-    "This movie was": ("great excellent good wonderful amazing brilliant", "bad terrible awful horrible boring worst"),
-    "Overall, this movie is": ("great excellent good wonderful amazing brilliant", "bad terrible awful horrible boring worst"),
+    "This movie was": ADJECTIVES,
+    "Overall, this movie is": ADJECTIVES,
     "I give it a": ("10 9 8", "1 2 3"),
 }  # fmt: skip
 
 
 @torch.no_grad()
-def zero_shot_scores(folder: str, docs: list[list[str]], prompt: str, words: tuple[str, str],
+def zero_shot_scores(lm: Pretrained, docs: list[list[str]], prompt: str, words: tuple[str, str],
                      max_tokens: int = 400, batch: int = 64) -> np.ndarray:  # fmt: skip
-    """(N,) log P(positive) - log P(negative) of the LM's word after each document (its last
-    `max_tokens` tokens; a batch is cut to its shortest, docs sorted by length) and `prompt`."""
-    lm = load_pretrained(folder)
-    if lm.backwards:
-        raise SystemExit(f"{folder}: a backward LM reads the prompt first; give a forward one")
+    """(N,) log P(positive) - log P(negative) of the forward LM's word after each document (its
+    last `max_tokens` tokens; a batch is cut to its shortest, docs sorted by length) and
+    `prompt`."""
     ids = [lm.vocab.encode(doc[-max_tokens:]) for doc in docs]
     # the prompt goes on the review: no start-of-document marker between them
     prompt_ids = lm.vocab.encode([t for t in get_tokenizer(lm.tokenizer)(prompt) if t != BOS])
     positive, negative = (torch.tensor(lm.vocab.encode(w.split())) for w in words)
     if lm.vocab.unk_id in [*positive.tolist(), *negative.tolist()]:
-        raise SystemExit(f"{folder}: a word of {words} is not in the LM's vocabulary")
+        raise SystemExit(f"{lm.folder}: a word of {words} is not in the LM's vocabulary")
     scores = np.zeros(len(docs))
     order = np.argsort([len(i) for i in ids], kind="stable")
     for start in range(0, len(order), batch):
@@ -100,10 +102,15 @@ def main() -> None:
     valid = full.split_tokens("valid")
     y_valid = full.split("valid").labels  # (N,) class ids
     result: dict = {"labels": args.labels, "rounds": args.rounds}
+    if full.label_names != ["negative", "positive"]:
+        raise SystemExit(f"{args.data_dir}: labels {full.label_names}; this study is for IMDb's")
     if args.pretrained:
+        lm = load_pretrained(args.pretrained)
+        if lm.backwards:
+            raise SystemExit(f"{args.pretrained}: a backward LM reads the prompt first")
         result["zero_shot"] = {}
         for prompt, words in PROMPTS.items():
-            scores = zero_shot_scores(args.pretrained, valid, prompt, words)
+            scores = zero_shot_scores(lm, valid, prompt, words)
             accuracy = float(((scores > np.median(scores)) == (y_valid == 1)).mean())
             auc = float(roc_auc_score(y_valid == 1, scores))
             result["zero_shot"][prompt] = {"acc": accuracy, "auc": auc}
