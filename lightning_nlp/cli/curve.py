@@ -20,6 +20,9 @@ documents (self-training without a language model: the baseline for `ulmfit_pseu
 like-with-like control for `ulmfit_pseudo`: what the language model adds to self-training).
 `ulmfit_nb_lr` and `ulmfit_pseudo_nb_lr` average that ULMFiT classifier with NB-LR fitted on
 its own documents, the weight chosen on validation (`lightning-nlp ensemble --with_nb_lr`).
+`--teacher nb_lr_doc2vec` makes the teacher NB-LR averaged with a logistic regression on
+document vectors trained on the unlabelled text (`pseudo_labels.TEACHERS`); the `teacher` row
+is the teacher's own test accuracy (a baseline that reads the unlabelled text too).
 
 Writes `curve.csv`, `curve.json` and `curve.png` (accuracy against labels, log x, mean and
 spread per method) into its run folder `runs/curve/version_N`, logs them to W&B (offline
@@ -56,7 +59,8 @@ NEURAL_METHODS = ("ulmfit", "ulmfit_pseudo", *SCRATCH, *BACKWARD)
 # a ULMFiT classifier averaged with NB-LR fitted on its documents (`ensemble.nb_lr_ensemble`)
 WITH_NB_LR = {"ulmfit_nb_lr": "ulmfit", "ulmfit_pseudo_nb_lr": "ulmfit_pseudo"}
 SELF_TRAINED = (
-    "ulmfit_pseudo", "ulmfit_pseudo_bwd", "scratch_pseudo", "nb_lr_pseudo", "ulmfit_pseudo_nb_lr"
+    "ulmfit_pseudo", "ulmfit_pseudo_bwd", "scratch_pseudo", "nb_lr_pseudo", "ulmfit_pseudo_nb_lr",
+    "teacher",
 )  # fmt: skip
 BIDIRECTIONAL = (*BACKWARD, *(f"{m}_ensemble" for m in FORWARD))  # rows --backward adds
 ALL = "all"
@@ -104,14 +108,16 @@ def _linear_rows(
     return len(train_docs), rows
 
 
-def _pseudo_labels(sample: ClassificationDataModule, path: Path, docs: int) -> Any:
+def _pseudo_labels(
+    sample: ClassificationDataModule, path: Path, docs: int, teacher: str = "nb_lr"
+) -> Any:
     """`write_pseudo_labels`, or None (with a warning) where the corpus has no unlabelled text
     at this count (all its training documents labelled, and no unlabelled text of its own)."""
     from lightning_nlp.cli.pseudo_labels import write_pseudo_labels
     from lightning_nlp.data.text.io import CorpusError
 
     try:
-        pseudo = write_pseudo_labels(sample, path, docs)
+        pseudo = write_pseudo_labels(sample, path, docs, teacher)
     except CorpusError as error:
         log.warning("the self-trained methods are left out at this count: %s", error)
         return None
@@ -134,6 +140,21 @@ def _self_trained_baseline(
         "nb_lr", train_docs, np.asarray(train_labels), sample.split_tokens("test"), test_labels
     )
     return CurveRow("nb_lr_pseudo", budget, size, seed, result["acc"], None, result["seconds"], "")
+
+
+def _teacher_row(
+    sample: ClassificationDataModule, pseudo: Any, budget: str, size: int, seed: int
+) -> CurveRow:
+    """The teacher's own test accuracy (`teacher`), its validation accuracy beside it."""
+    start = time.perf_counter()
+    teacher = pseudo.teacher
+    names = sample.label_names
+    probabilities = teacher.probabilities(sample.split_tokens("test"))  # (N, C)
+    predicted = teacher.classes[probabilities.argmax(axis=1)]
+    truth = np.asarray([names[i] for i in sample.split("test").labels])
+    acc = float((predicted == truth).mean())
+    seconds = time.perf_counter() - start
+    return CurveRow("teacher", budget, size, seed, acc, pseudo.teacher_valid_acc, seconds, "")
 
 
 def ensemble_row(forward: CurveRow, backward: CurveRow) -> CurveRow:
@@ -281,6 +302,7 @@ def learning_curve(
     methods: list[str] = ["ulmfit", "scratch", "tfidf_lr", "nb_lr"],  # noqa: B006
     min_epoch_docs: int = 2000,
     pseudo_docs: int = 10000,
+    teacher: str = "nb_lr",
     prompt: str = "",
     output_dir: str = "runs/curve",
 ) -> dict[str, Any]:
@@ -298,8 +320,8 @@ def learning_curve(
         scratch_args: the scratch classifier's own arguments (one learning rate, no unfreezing).
         counts: labelled training documents per run; null is the whole training split.
         seeds: seeds of the samples and runs; counts above `many_seeds_up_to` use the first.
-        methods: among ulmfit, scratch, ulmfit_pseudo, scratch_pseudo, nb_lr_pseudo, tfidf_lr
-            and nb_lr; with
+        methods: among ulmfit, scratch, ulmfit_pseudo, scratch_pseudo, nb_lr_pseudo, teacher,
+            tfidf_lr and nb_lr; with
             `backward`, each of ulmfit and ulmfit_pseudo also runs on the backward LM
             (`ulmfit_bwd`, `ulmfit_pseudo_bwd`, which may also be asked for alone) and the
             pair's average is a row (`ulmfit_ensemble`, `ulmfit_pseudo_ensemble`).
@@ -308,6 +330,7 @@ def learning_curve(
             classifier runs, and has its own row, even if not asked for.
         min_epoch_docs: documents a small sample's epoch is stretched to (see above).
         pseudo_docs: unlabelled documents that the self-trained methods add, pseudo-labelled.
+        teacher: what labels them, one of `pseudo_labels.TEACHERS` ("nb_lr", "nb_lr_doc2vec").
         prompt: text for the language model's beam-search continuation.
         output_dir: where the curve's run folder goes.
     """
@@ -316,7 +339,8 @@ def learning_curve(
     unknown = set(methods) - {*NEURAL_METHODS, *LINEAR_METHODS, *SELF_TRAINED, *WITH_NB_LR}
     if unknown:
         raise ValueError(f"unknown methods {sorted(unknown)}: choose from ulmfit, scratch, "
-                         "ulmfit_pseudo, scratch_pseudo, nb_lr_pseudo, ulmfit_bwd, ulmfit_pseudo_bwd, "
+                         "ulmfit_pseudo, scratch_pseudo, nb_lr_pseudo, teacher, ulmfit_bwd, "
+                         "ulmfit_pseudo_bwd, "
                          f"ulmfit_nb_lr, ulmfit_pseudo_nb_lr, {', '.join(LINEAR_METHODS)}")  # fmt: skip
     if backward is None and set(methods) & set(BACKWARD):
         raise ValueError("ulmfit_bwd and ulmfit_pseudo_bwd need --backward (a backward LM)")
@@ -354,9 +378,11 @@ def learning_curve(
                 rows += linear_rows
                 if self_trained:
                     pseudo = _pseudo_labels(sample, output / f"pseudo_labels_{budget}_{seed}.jsonl",
-                                            pseudo_docs)  # fmt: skip
+                                            pseudo_docs, teacher)  # fmt: skip
                 if pseudo is not None and "nb_lr_pseudo" in methods:
                     rows.append(_self_trained_baseline(sample, pseudo, budget, size, seed))
+                if pseudo is not None and "teacher" in methods:
+                    rows.append(_teacher_row(sample, pseudo, budget, size, seed))
             else:  # the sample's size is known without reading it
                 size = count
             common = [*data, "--seed_everything", str(seed)]

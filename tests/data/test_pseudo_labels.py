@@ -79,3 +79,23 @@ def test_written_pseudo_labels_are_the_teachers_balanced_answers(tmp_path):
     # the fixture's questions name their label: a teacher on 30 of them labels the rest right
     assert all(r["text"].split()[1] == r["label"] for r in rows)
     assert set(r["text"] for r in rows) <= set(dm.unlabeled_texts())
+
+
+def test_the_doc2vec_teacher_writes_its_answers_and_its_validation_accuracy(tmp_path):
+    dm = _dm(tmp_path, train_size=30)
+    result = write_pseudo_labels(dm, tmp_path / "pseudo.jsonl", docs=60, teacher="nb_lr_doc2vec")
+    rows = [json.loads(line) for line in (tmp_path / "pseudo.jsonl").read_text().splitlines()]
+    assert result.docs == len(rows) == 60
+    assert Counter(r["label"] for r in rows) == {"NUM": 20, "LOC": 20, "HUM": 20}
+    assert result.teacher.name == "nb_lr_doc2vec" and result.teacher.doc_vectors is not None
+    # the accuracy it reports is its answers' on the validation split
+    valid = dm.split_tokens("valid")
+    truth = [dm.label_names[i] for i in dm.split("valid").labels]
+    guesses = result.teacher.classes[result.teacher.probabilities(valid).argmax(axis=1)]
+    assert 0.0 <= result.teacher_valid_acc <= 1.0
+    assert result.teacher_valid_acc == pytest.approx(
+        float((guesses == np.asarray(truth)).mean()), abs=0.1
+    )
+    with pytest.raises(ValueError, match="unknown teacher"):
+        write_pseudo_labels(dm, tmp_path / "other.jsonl", docs=60, teacher="svm")
+    assert not (tmp_path / "other.jsonl").exists()

@@ -304,3 +304,34 @@ def test_the_last_line_reports_the_smallest_count_run_when_its_own_was_not_run()
     assert (line["labels"], line["pretrained_acc"], line["nb_lr_acc"]) == ("1000", 0.87, 0.85)
     assert summary_line(result, None)["pretrained_acc"] == 0.9  # a count that was run stays
     assert summary_line({**result, "summary": [row("ulmfit", "all", 0.9)]}, 100)["labels"] == "all"
+
+
+def test_curve_with_the_doc2vec_teacher_reports_the_teacher_on_the_test_split(tmp_path, capsys):
+    """No language model needed: the teacher, NB-LR on its labels, and NB-LR alone."""
+    main(
+        [
+            "curve",
+            "--classifier", str(ROOT / "configs/ulmfit/embedded_clas.yaml"),
+            "--classifier_args", f"--data.num_docs 600 --data.cache_dir {tmp_path / 'cache'}",
+            "--methods", "[teacher, nb_lr_pseudo, nb_lr]",
+            "--teacher", "nb_lr_doc2vec",
+            "--counts", "[20]",
+            "--seeds", "[1]",
+            "--pseudo_docs", "20",
+            "--summary_count", "20",
+            "--output_dir", str(tmp_path / "curve"),
+        ]
+    )  # fmt: skip
+    result = json.loads((tmp_path / "curve/version_0/curve.json").read_text())
+    rows = {r["method"]: r for r in result["rows"]}
+    assert sorted(rows) == ["nb_lr", "nb_lr_pseudo", "teacher"]
+    teacher = rows["teacher"]
+    assert teacher["train_docs"] == 20 and 0.0 <= teacher["acc"] <= 1.0
+    assert 0.0 <= teacher["val_acc"] <= 1.0  # the teacher's validation accuracy, beside it
+    assert (
+        len((tmp_path / "curve/version_0/pseudo_labels_20_1.jsonl").read_text().splitlines()) == 20
+    )
+    with pytest.raises(ValueError, match="unknown teacher"):
+        main(["curve", "--classifier", str(ROOT / "configs/ulmfit/embedded_clas.yaml"),
+              "--methods", "[teacher]", "--teacher", "svm", "--counts", "[20]",
+              "--output_dir", str(tmp_path / "curve")])  # fmt: skip
