@@ -10,7 +10,7 @@ Two teachers (`TEACHERS`):
 - `nb_lr_doc2vec`, NB-LR's class probabilities averaged with those of a logistic regression on
   PV-DBOW document vectors (`weights.doc_vectors`) trained on the sample's and the unlabelled
   documents' text. The vectors carry what the unlabelled text says about words the sample never
-  shows; with 100 IMDb labels this teacher is right on about 78% of the validation reviews and
+  shows; with 100 IMDb labels this teacher is right on 78% of the validation reviews and
   on 95% of its surest fifth (docs/results.md, "A better teacher").
 """
 
