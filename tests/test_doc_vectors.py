@@ -33,8 +33,14 @@ def _corpus(seed: int = 0):
 def test_doc_vectors_are_aligned_with_their_documents_and_inferred_for_new_ones():
     sample, _, unlabeled, _ = _corpus()
     docs = sample + unlabeled
-    vectors = DocVectors(docs, dim=16, epochs=5, workers=1)
+    vectors = DocVectors(docs, dim=16, epochs=20, sample=0, workers=1)
     assert vectors.vectors.shape == (len(docs), 16)
+    # a document's inferred vector is nearer its own trained vector than most others are
+    inferred = vectors.infer(docs[:20])  # (20, 16)
+    unit = vectors.vectors / np.linalg.norm(vectors.vectors, axis=1, keepdims=True)
+    similarity = inferred @ unit.T / np.linalg.norm(inferred, axis=1, keepdims=True)  # (20, N)
+    rank = (similarity > similarity[np.arange(20), np.arange(20)][:, None]).sum(axis=1)
+    assert np.median(rank) < 0.05 * len(docs), rank
     assert vectors.infer([docs[0], ["an", "unknown", "film"]]).shape == (2, 16)
     assert vectors.infer([]).shape == (0, 16)
     with pytest.raises(ValueError, match="at least one document"):
@@ -47,15 +53,13 @@ def test_the_doc2vec_teacher_labels_reviews_whose_words_the_sample_never_shows()
     accuracy = {}
     for name in ("nb_lr", "nb_lr_doc2vec"):
         # a corpus this small (260 words) needs more passes than IMDb's 20 (DOC2VEC)
-        teacher = FittedTeacher(name, sample, labels, unlabeled, {"epochs": 60})
-        probabilities = teacher.probabilities()  # (N, 2), the unlabelled documents
-        assert probabilities.shape == (len(unlabeled), 2)
-        assert np.allclose(probabilities.sum(axis=1), 1.0)
-        guesses = teacher.classes[probabilities.argmax(axis=1)]
-        accuracy[name] = (guesses[hidden] == hidden_labels).mean()
+        options = {"epochs": 60, "workers": 1}
+        teacher = FittedTeacher(name, sample, labels, unlabeled, options)
+        assert teacher.predicted.shape == teacher.sure.shape == (len(unlabeled),)
+        accuracy[name] = (teacher.predicted[hidden] == hidden_labels).mean()
         # a review given anew (its vector inferred) gets the answer its trained vector got
-        again = teacher.classes[teacher.probabilities(unlabeled[-20:]).argmax(axis=1)]
-        assert (again == guesses[-20:]).mean() >= 0.9
+        again, _ = teacher.answer(unlabeled[-20:])
+        assert (again == teacher.predicted[-20:]).mean() >= 0.9
     # NB-LR has seen none of these reviews' telling words, only filler: about chance
     assert accuracy["nb_lr"] <= 0.65, accuracy
     # the document vectors learnt from the other reviews which side the unseen words are on

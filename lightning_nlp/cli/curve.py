@@ -22,7 +22,8 @@ like-with-like control for `ulmfit_pseudo`: what the language model adds to self
 its own documents, the weight chosen on validation (`lightning-nlp ensemble --with_nb_lr`).
 `--teacher nb_lr_doc2vec` makes the teacher NB-LR averaged with a logistic regression on
 document vectors trained on the unlabelled text (`pseudo_labels.TEACHERS`); the `teacher` row
-is the teacher's own test accuracy (a baseline that reads the unlabelled text too).
+is the teacher's own test accuracy (with `nb_lr_doc2vec`, a baseline that reads the unlabelled
+text too).
 
 Writes `curve.csv`, `curve.json` and `curve.png` (accuracy against labels, log x, mean and
 spread per method) into its run folder `runs/curve/version_N`, logs them to W&B (offline
@@ -145,15 +146,14 @@ def _self_trained_baseline(
 def _teacher_row(
     sample: ClassificationDataModule, pseudo: Any, budget: str, size: int, seed: int
 ) -> CurveRow:
-    """The teacher's own test accuracy (`teacher`), its validation accuracy beside it."""
+    """The teacher's own test accuracy (`teacher`), its validation accuracy beside it; its
+    seconds are its fitting, its labelling of the unlabelled text and the test."""
     start = time.perf_counter()
     teacher = pseudo.teacher
-    names = sample.label_names
-    probabilities = teacher.probabilities(sample.split_tokens("test"))  # (N, C)
-    predicted = teacher.classes[probabilities.argmax(axis=1)]
-    truth = np.asarray([names[i] for i in sample.split("test").labels])
+    predicted, _ = teacher.answer(sample.split_tokens("test"))  # (N,) label names
+    truth = np.asarray([sample.label_names[i] for i in sample.split("test").labels])
     acc = float((predicted == truth).mean())
-    seconds = time.perf_counter() - start
+    seconds = teacher.seconds + time.perf_counter() - start
     return CurveRow("teacher", budget, size, seed, acc, pseudo.teacher_valid_acc, seconds, "")
 
 
@@ -342,6 +342,10 @@ def learning_curve(
                          "ulmfit_pseudo, scratch_pseudo, nb_lr_pseudo, teacher, ulmfit_bwd, "
                          "ulmfit_pseudo_bwd, "
                          f"ulmfit_nb_lr, ulmfit_pseudo_nb_lr, {', '.join(LINEAR_METHODS)}")  # fmt: skip
+    from lightning_nlp.cli.pseudo_labels import TEACHERS
+
+    if teacher not in TEACHERS:  # before any language model is trained
+        raise ValueError(f"unknown teacher {teacher!r}; choose from {TEACHERS}")
     if backward is None and set(methods) & set(BACKWARD):
         raise ValueError("ulmfit_bwd and ulmfit_pseudo_bwd need --backward (a backward LM)")
     if backward is not None and not set(methods) & {*FORWARD, *BACKWARD, *WITH_NB_LR}:

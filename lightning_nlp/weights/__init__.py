@@ -1,1 +1,2 @@
-"""Every read and write of weights: model folders, checkpoints, the fastai converter, word vectors."""
+"""Every read and write of weights: model folders, checkpoints, the fastai converter, word vectors,
+document vectors (doc2vec)."""
