@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 from lightning_nlp.cli.baselines import fit_linear_baseline
-from lightning_nlp.cli.curve import _sample
+from lightning_nlp.cli.curve import _sample, labelled_sample
 from lightning_nlp.cli.pseudo_labels import class_probabilities, confidence, fit_vector_lr
 from lightning_nlp.weights.doc_vectors import DocVectors
 
@@ -53,11 +53,7 @@ def main() -> None:
     position = {tuple(doc): i for i, doc in enumerate(train)}
     samples = {}
     for seed in args.seeds:
-        sample = _sample(
-            args.classifier,
-            ["--data.data_dir", args.data_dir, "--data.train_size", str(args.labels),
-             "--data.subset_seed", str(seed)],
-        )  # fmt: skip
+        sample = labelled_sample(args.classifier, args.data_dir, args.labels, seed)
         docs = sample.split_tokens("train")
         samples[seed] = (
             docs,

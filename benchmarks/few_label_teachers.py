@@ -33,7 +33,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.metrics import roc_auc_score
 
 from lightning_nlp.cli.baselines import NBLogisticRegression, uni_bigrams
-from lightning_nlp.cli.curve import _sample
+from lightning_nlp.cli.curve import _sample, labelled_sample
 from lightning_nlp.cli.pseudo_labels import confidence, most_confident
 from lightning_nlp.data.text.tokenize import BOS, get_tokenizer
 from lightning_nlp.weights.pretrained import Pretrained, load_pretrained
@@ -122,11 +122,7 @@ def main() -> None:
     unlabeled_x, valid_x = features.transform(unlabeled), features.transform(valid)
     result["nb_lr_rounds"] = {}
     for seed in args.seeds:
-        sample = _sample(
-            args.classifier,
-            ["--data.data_dir", args.data_dir, "--data.train_size", str(args.labels),
-             "--data.subset_seed", str(seed)],
-        )  # fmt: skip
+        sample = labelled_sample(args.classifier, args.data_dir, args.labels, seed)
         train_x = features.transform(sample.split_tokens("train"))
         accuracy = self_trained_nb_lr(
             train_x, sample.split("train").labels, unlabeled_x, valid_x, y_valid, args.rounds

@@ -86,6 +86,15 @@ def _sample(classifier: str, data_args: list[str]) -> ClassificationDataModule:
     return _datamodule(_parser("curve"), ["--config", classifier, *data_args])[0]
 
 
+def labelled_sample(
+    classifier: str, data_dir: str, count: int, seed: int
+) -> ClassificationDataModule:
+    """The classifier config's data module on `data_dir`, its training split the curve's sample
+    of `count` labelled documents for `seed` (for studies of one count, as the benchmarks)."""
+    args = ["--data.data_dir", data_dir, "--data.train_size", str(count)]
+    return _sample(classifier, [*args, "--data.subset_seed", str(seed)])
+
+
 def _linear_rows(
     methods: list[str], datamodule: ClassificationDataModule, budget: str, seed: int
 ) -> tuple[int, list[CurveRow]]:
