@@ -22,9 +22,9 @@ import time
 
 import numpy as np
 
-from lightning_nlp.cli.baselines import fit_linear_baseline
+from lightning_nlp.cli.baselines import class_probabilities, fit_linear_baseline
 from lightning_nlp.cli.curve import _sample, labelled_sample
-from lightning_nlp.cli.pseudo_labels import class_probabilities, confidence, fit_vector_lr
+from lightning_nlp.cli.pseudo_labels import confidence, fit_vector_lr
 from lightning_nlp.weights.doc_vectors import DocVectors
 
 

@@ -164,18 +164,25 @@ def fit_linear_baseline(
     return make_linear_baseline(method, C).fit(list(docs), np.asarray(labels))
 
 
+def class_probabilities(model: Classifier, docs: Sequence[Sequence[str]]) -> np.ndarray:
+    """(N, C) a fitted baseline's probability of each of its `classes_`: the logistic
+    regression's own, or for NB-LR the logistic of its decision scores (the second class's
+    with two classes; one-vs-rest scores normalised to sum to one with more)."""
+    if hasattr(model, "predict_proba"):
+        return model.predict_proba(list(docs))
+    scores = expit(model.decision_function(list(docs)))  # (N,) or (N, C)
+    if scores.ndim == 1:
+        return np.stack([1 - scores, scores], axis=1)
+    return scores / scores.sum(axis=1, keepdims=True)
+
+
 def positive_probability(model: Any, docs: Sequence[Sequence[str]], positive: Any) -> np.ndarray:
     """(N,) a fitted two-class baseline's probability that each document is `positive` (one of
-    its two classes): the logistic regression's own probability, or for NB-LR the logistic of
-    its decision score, which is the positive class's when that is its second class."""
+    its two classes; see `class_probabilities`)."""
     classes = list(model.classes_)
     if len(classes) != 2 or positive not in classes:
         raise ValueError(f"a two-class model with the class {positive!r}; it has {classes}")
-    docs = list(docs)
-    if hasattr(model, "predict_proba"):
-        return model.predict_proba(docs)[:, classes.index(positive)]
-    second = expit(model.decision_function(docs))  # (N,) the second class's
-    return second if classes[1] == positive else 1 - second
+    return class_probabilities(model, docs)[:, classes.index(positive)]
 
 
 def evaluate_linear_baseline(

@@ -26,12 +26,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from lightning_nlp.cli.baselines import MAX_ITER, Classifier, fit_linear_baseline
+from lightning_nlp.cli.baselines import MAX_ITER, class_probabilities, fit_linear_baseline
 from lightning_nlp.data.classification.datamodule import ClassificationDataModule
 from lightning_nlp.data.text.io import CorpusError, atomic_write_text
 from lightning_nlp.weights.doc_vectors import DocVectors
@@ -57,18 +56,6 @@ class PseudoLabels:
     labels: list[str]  # their pseudo-labels
     teacher: FittedTeacher
     teacher_valid_acc: float | None  # the teacher's accuracy on the validation split
-
-
-def class_probabilities(model: Classifier, docs: Sequence[Sequence[str]]) -> np.ndarray:
-    """(N, C) a fitted baseline's probability of each of its `classes_`: the logistic
-    regression's own, or for NB-LR the logistic of its decision scores (one-vs-rest scores
-    normalised to sum to one)."""
-    if hasattr(model, "predict_proba"):
-        return model.predict_proba(list(docs))
-    scores = expit(model.decision_function(list(docs)))  # (N,) or (N, C)
-    if scores.ndim == 1:
-        return np.stack([1 - scores, scores], axis=1)
-    return scores / scores.sum(axis=1, keepdims=True)
 
 
 def fit_vector_lr(vectors: np.ndarray, labels: np.ndarray) -> Pipeline:
